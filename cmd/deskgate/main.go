@@ -1,0 +1,133 @@
+// Command deskgate serves the legacy XML and the v2 JSON Users APIs over one
+// SQLite database.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/deskgate/deskgate"
+	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/storage"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "deskgate:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	addr, db, baseURL                     string
+	agentSeats                            int
+	ownerEmail, ownerPassword, ownerToken string
+}
+
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var c config
+	fs := flag.NewFlagSet("deskgate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.addr, "addr", env("DESKGATE_ADDR", "127.0.0.1:8080"), "listen address (DESKGATE_ADDR)")
+	fs.StringVar(&c.db, "db", env("DESKGATE_DB", "deskgate.db"), "SQLite database file, created on first start (DESKGATE_DB)")
+	fs.StringVar(&c.baseURL, "base-url", env("DESKGATE_BASE_URL", ""), "origin for Location, url and pagination links, e.g. https://help.example.com; default: from the request's Host (DESKGATE_BASE_URL)")
+	seats := fs.String("agent-seats", env("DESKGATE_AGENT_SEATS", "0"), "active agents plus admins allowed; 0 = unlimited (DESKGATE_AGENT_SEATS)")
+	fs.StringVar(&c.ownerEmail, "owner-email", env("DESKGATE_OWNER_EMAIL", "owner@example.com"), "account owner's email, used on an empty database (DESKGATE_OWNER_EMAIL)")
+	fs.StringVar(&c.ownerPassword, "owner-password", env("DESKGATE_OWNER_PASSWORD", ""), "account owner's password; generated and printed once when empty (DESKGATE_OWNER_PASSWORD)")
+	fs.StringVar(&c.ownerToken, "owner-token", env("DESKGATE_OWNER_TOKEN", ""), "account owner's API token (DESKGATE_OWNER_TOKEN)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	n, err := strconv.Atoi(*seats)
+	if err != nil || n < 0 {
+		return c, fmt.Errorf("agent seats must be a whole number from 0 up, not %q", *seats)
+	}
+	c.agentSeats = n
+	c.baseURL = strings.TrimSuffix(c.baseURL, "/")
+	if c.baseURL != "" && !strings.HasPrefix(c.baseURL, "http://") && !strings.HasPrefix(c.baseURL, "https://") {
+		return c, fmt.Errorf("base URL must start with http:// or https://, not %q", c.baseURL)
+	}
+	return c, nil
+}
+
+// run serves until ctx ends or SIGINT/SIGTERM arrives, then lets in-flight
+// requests finish and closes the database.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	db, err := storage.Open(ctx, cfg.db, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := domain.NewService(ctx, db, domain.Config{AgentSeats: cfg.agentSeats})
+	if err != nil {
+		return err
+	}
+	generated, created, err := svc.Bootstrap(ctx, domain.Owner{Email: cfg.ownerEmail, Password: cfg.ownerPassword, Token: cfg.ownerToken})
+	if err != nil {
+		return fmt.Errorf("creating the account owner: %w", err)
+	}
+	if created {
+		fmt.Fprintf(stdout, "deskgate: created the account owner %s\n", cfg.ownerEmail)
+	}
+	if generated != "" {
+		fmt.Fprintf(stdout, "deskgate: owner password (shown once): %s\n", generated)
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           deskgate.NewHandler(svc, cfg.baseURL, log),
+		ReadHeaderTimeout: 2 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "db", cfg.db)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+package domain
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// argon2id parameters: OWASP's first recommended set (19 MiB, 2 passes, 1 lane).
+const (
+	argonMemory  = 19 * 1024
+	argonTime    = 2
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// hashPassword returns a PHC-format argon2id hash of password.
+func (s *Service) hashPassword(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := io.ReadFull(s.random, salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// checkPassword compares password with a PHC argon2id hash in constant time,
+// using the parameters recorded in the hash.
+func checkPassword(hash, password string) bool {
+	parts := strings.Split(hash, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var mem, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &t, &p); err != nil {
+		return false
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(parts[4])
+	want, err2 := b64.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, t, mem, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
+
+// HashToken returns how an API token is stored: its SHA-256. Tokens are long
+// random strings, so a fast hash is enough.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// newToken returns a random API token of 40 URL-safe characters.
+func (s *Service) newToken() (string, error) {
+	b := make([]byte, 30)
+	if _, err := io.ReadFull(s.random, b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// loginCache remembers successful password checks for a short while. Basic
+// auth sends the password on every request and argon2id costs tens of
+// milliseconds, which would hold a client to a few dozen requests a second.
+// Entries are keyed by an HMAC of the credentials (the password never sits in
+// memory) and hold the hash they were checked against: a changed password no
+// longer matches it, and a deactivated user fails before the cache is asked.
+type loginCache struct {
+	key []byte
+	ttl time.Duration
+	mu  sync.Mutex
+	m   map[[32]byte]loginEntry
+}
+
+type loginEntry struct {
+	hash    string
+	expires time.Time
+}
+
+const loginCacheMax = 10000
+
+func newLoginCache(key []byte, ttl time.Duration) *loginCache {
+	return &loginCache{key: key, ttl: ttl, m: map[[32]byte]loginEntry{}}
+}
+
+func (c *loginCache) sum(email, password string) [32]byte {
+	mac := hmac.New(sha256.New, c.key)
+	io.WriteString(mac, strings.ToLower(email))
+	mac.Write([]byte{0})
+	io.WriteString(mac, password)
+	var k [32]byte
+	mac.Sum(k[:0])
+	return k
+}
+
+func (c *loginCache) hit(k [32]byte, hash string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	return ok && e.hash == hash && now.Before(e.expires)
+}
+
+func (c *loginCache) remember(k [32]byte, hash string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= loginCacheMax {
+		for k, e := range c.m {
+			if !now.Before(e.expires) || len(c.m) >= loginCacheMax {
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[k] = loginEntry{hash: hash, expires: now.Add(c.ttl)}
+}
+
+// loginRefresh is how stale last_login_at may get: API use bumps it, but a
+// write on every request would cost more than the request.
+const loginRefresh = time.Hour
+
+// Authenticate checks HTTP Basic credentials: "email" with a password, or
+// "email/token" with an API token. It returns Unauthenticated for wrong
+// credentials and for inactive or suspended users.
+func (s *Service) Authenticate(ctx context.Context, username, secret string) (*Actor, error) {
+	email, isToken := strings.CutSuffix(username, "/token")
+	if email == "" || secret == "" {
+		return nil, errUnauthenticated
+	}
+	p, err := s.principal(ctx, email, secret, isToken)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now()
+	if now.Sub(p.LastLoginAt) >= loginRefresh {
+		if err := s.store.InTx(ctx, func(tx Tx) error { return tx.TouchLogin(ctx, p.ID, now) }); err != nil {
+			return nil, err
+		}
+	}
+	return &Actor{ID: p.ID, Role: p.Role, Owner: p.Owner}, nil
+}
+
+func (s *Service) principal(ctx context.Context, email, secret string, isToken bool) (*Principal, error) {
+	var p *Principal
+	var err error
+	if isToken {
+		p, err = s.store.PrincipalByToken(ctx, HashToken(secret))
+	} else {
+		p, err = s.store.PrincipalByEmail(ctx, email)
+	}
+	switch {
+	case KindOf(err) == NotFound:
+		return nil, errUnauthenticated
+	case err != nil:
+		return nil, err
+	case !p.Active:
+		return nil, errUnauthenticated
+	}
+	if isToken {
+		// The token names its user; the email must be that user's.
+		owner, err := s.store.PrincipalByEmail(ctx, email)
+		if err != nil || owner.ID != p.ID {
+			return nil, errUnauthenticated
+		}
+		return p, nil
+	}
+	if p.PasswordHash == "" {
+		return nil, errUnauthenticated
+	}
+	k := s.logins.sum(email, secret)
+	now := s.now()
+	if s.logins.hit(k, p.PasswordHash, now) {
+		return p, nil
+	}
+	if !checkPassword(p.PasswordHash, secret) {
+		return nil, errUnauthenticated
+	}
+	s.logins.remember(k, p.PasswordHash, now)
+	return p, nil
+}
+
+// Owner describes the account owner to create on an empty database.
+type Owner struct {
+	Name     string
+	Email    string
+	Password string // generated when empty
+	Token    string // optional API token
+}
+
+// Bootstrap creates the account owner, an admin, when the store holds no
+// user. It returns the password it generated, if it had to, and whether it
+// created anyone.
+func (s *Service) Bootstrap(ctx context.Context, o Owner) (generated string, created bool, err error) {
+	n, err := s.store.CountUsersTotal(ctx)
+	if err != nil || n > 0 {
+		return "", false, err
+	}
+	if o.Password == "" {
+		if o.Password, err = s.newToken(); err != nil {
+			return "", false, err
+		}
+		generated = o.Password
+	}
+	if o.Name == "" {
+		o.Name = "Account Owner"
+	}
+	role := Admin
+	verified := true
+	ch := UserChanges{Name: &o.Name, Email: &o.Email, Password: &o.Password, Role: &role, Verified: &verified}
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		u, err := s.insertUser(ctx, tx, &ch, true)
+		if err != nil || o.Token == "" {
+			return err
+		}
+		return tx.AddToken(ctx, u.ID, HashToken(o.Token), s.Now())
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return generated, true, nil
+}

@@ -1,0 +1,215 @@
+package domain
+
+import (
+	"context"
+	"strings"
+)
+
+func groupID(g *Group) int64      { return g.ID }
+func orgID(o *Organization) int64 { return o.ID }
+
+// Groups lists groups, deleted ones included. Agents only.
+func (s *Service) Groups(ctx context.Context, p PageRequest) ([]*Group, PageInfo, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, PageInfo{}, err
+	}
+	return paginate(s, "groups", p, groupID,
+		func(w Window) ([]*Group, error) { return s.store.Groups(ctx, w) },
+		func() (int, error) { return s.store.CountGroups(ctx) })
+}
+
+// Group returns one group. Agents only.
+func (s *Service) Group(ctx context.Context, id int64) (*Group, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, err
+	}
+	return s.store.GroupByID(ctx, id)
+}
+
+// CreateGroup creates a group. Admins only.
+func (s *Service) CreateGroup(ctx context.Context, c GroupChanges) (*Group, error) {
+	return s.saveGroup(ctx, 0, c)
+}
+
+// UpdateGroup changes a group. Admins only.
+func (s *Service) UpdateGroup(ctx context.Context, id int64, c GroupChanges) (*Group, error) {
+	if id == 0 {
+		return nil, ErrNotFound
+	}
+	return s.saveGroup(ctx, id, c)
+}
+
+// DeleteGroup marks a group deleted: its memberships stay, shown inactive
+// by the legacy API, and no new member may join. Admins only.
+func (s *Service) DeleteGroup(ctx context.Context, id int64) error {
+	if _, err := admin(ctx); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx Tx) error {
+		g, err := tx.GroupByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		g.Deleted, g.UpdatedAt = true, s.Now()
+		return tx.UpdateGroup(ctx, g)
+	})
+}
+
+func (s *Service) saveGroup(ctx context.Context, id int64, c GroupChanges) (*Group, error) {
+	if _, err := admin(ctx); err != nil {
+		return nil, err
+	}
+	var g *Group
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		now := s.Now()
+		g = &Group{CreatedAt: now}
+		if id != 0 {
+			var err error
+			if g, err = tx.GroupByID(ctx, id); err != nil {
+				return err
+			}
+		}
+		var v invalid
+		c.apply(g, &v)
+		if err := v.err(); err != nil {
+			return err
+		}
+		g.UpdatedAt = now
+		if id == 0 {
+			return tx.InsertGroup(ctx, g)
+		}
+		return tx.UpdateGroup(ctx, g)
+	})
+	return g, err
+}
+
+// Organizations lists organizations. Agents only.
+func (s *Service) Organizations(ctx context.Context, p PageRequest) ([]*Organization, PageInfo, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, PageInfo{}, err
+	}
+	return paginate(s, "organizations", p, orgID,
+		func(w Window) ([]*Organization, error) { return s.store.Organizations(ctx, w) },
+		func() (int, error) { return s.store.CountOrganizations(ctx) })
+}
+
+// Organization returns one organization. Agents, and end users for their own.
+func (s *Service) Organization(ctx context.Context, id int64) (*Organization, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !a.Role.IsAgent() {
+		ms, err := s.store.OrganizationMemberships(ctx, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := findMembership(ms, id, func(m OrganizationMembership) int64 { return m.OrganizationID }); err != nil {
+			return nil, errForbidden
+		}
+	}
+	return s.store.OrganizationByID(ctx, id)
+}
+
+// CreateOrganization creates an organization; names are unique. Admins only.
+func (s *Service) CreateOrganization(ctx context.Context, c OrganizationChanges) (*Organization, error) {
+	return s.saveOrganization(ctx, 0, c)
+}
+
+// UpdateOrganization changes an organization. Admins only.
+func (s *Service) UpdateOrganization(ctx context.Context, id int64, c OrganizationChanges) (*Organization, error) {
+	if id == 0 {
+		return nil, ErrNotFound
+	}
+	return s.saveOrganization(ctx, id, c)
+}
+
+// DeleteOrganization deletes an organization and its memberships. Admins only.
+func (s *Service) DeleteOrganization(ctx context.Context, id int64) error {
+	if _, err := admin(ctx); err != nil {
+		return err
+	}
+	return s.store.InTx(ctx, func(tx Tx) error {
+		if _, err := tx.OrganizationByID(ctx, id); err != nil {
+			return err
+		}
+		return tx.DeleteOrganization(ctx, id)
+	})
+}
+
+func (s *Service) saveOrganization(ctx context.Context, id int64, c OrganizationChanges) (*Organization, error) {
+	if _, err := admin(ctx); err != nil {
+		return nil, err
+	}
+	var o *Organization
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		now := s.Now()
+		o = &Organization{CreatedAt: now, DomainNames: []string{}, Tags: []string{}, Fields: map[string]any{}}
+		if id != 0 {
+			var err error
+			if o, err = tx.OrganizationByID(ctx, id); err != nil {
+				return err
+			}
+		}
+		var v invalid
+		c.apply(o, &v)
+		if o.Name != "" {
+			if holder, err := tx.OrganizationIDByName(ctx, o.Name); err == nil && holder != 0 && holder != o.ID {
+				v.add("name", "DuplicateValue", "Name has already been taken", "Name: "+o.Name+" has already been taken")
+			}
+		}
+		if err := v.err(); err != nil {
+			return err
+		}
+		o.UpdatedAt = now
+		if id == 0 {
+			return tx.InsertOrganization(ctx, o)
+		}
+		return tx.UpdateOrganization(ctx, o)
+	})
+	return o, err
+}
+
+// Related is what the account knows that points at a user. deskgate keeps
+// no tickets, so the ticket counts are zero.
+type Related struct {
+	AssignedTickets           int
+	RequestedTickets          int
+	CCDTickets                int
+	OrganizationSubscriptions int
+}
+
+// UserRelated returns the counts of records related to a user. Agents only.
+func (s *Service) UserRelated(ctx context.Context, id int64) (*Related, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.UserByID(ctx, id); err != nil {
+		return nil, err
+	}
+	return &Related{}, nil
+}
+
+// ComplianceDeletionStatus is one step of a user's GDPR deletion in one area.
+type ComplianceDeletionStatus struct {
+	Action      string // request_deletion, started, complete
+	Application string // all, support, chat …
+	ExecuterID  int64  // 0 for system steps
+	UserID      int64
+	CreatedAt   string
+}
+
+// ComplianceDeletionStatuses lists a user's GDPR deletion steps, filtered by
+// application when one is given; a user not in the account is NotFound.
+// Users are only soft-deleted here, so no step has been taken yet.
+func (s *Service) ComplianceDeletionStatuses(ctx context.Context, userID int64, application string, p PageRequest) ([]ComplianceDeletionStatus, PageInfo, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, PageInfo{}, err
+	}
+	if _, err := s.store.UserByID(ctx, userID); err != nil {
+		return nil, PageInfo{}, err
+	}
+	var all []ComplianceDeletionStatus
+	application = strings.TrimSpace(application)
+	return pageSlice(s, "compliance_deletion_statuses?"+application, p, all, func(ComplianceDeletionStatus) int64 { return 0 })
+}

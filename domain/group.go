@@ -1,0 +1,129 @@
+package domain
+
+import (
+	"strings"
+	"time"
+)
+
+// Group is a set of agents that tickets are routed to.
+type Group struct {
+	ID          int64
+	Name        string
+	Description string
+	Default     bool // the account's default group
+	Deleted     bool // a deleted group keeps its memberships' history; legacy shows is-active false
+	IsPublic    bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// GroupMembership ties an agent to a group; exactly one of an agent's
+// memberships is the default.
+type GroupMembership struct {
+	ID        int64
+	UserID    int64
+	GroupID   int64
+	Group     Group // the group it points at, loaded with the membership
+	Default   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Organization is a company that end users and agents belong to.
+type Organization struct {
+	ID             int64
+	Name           string
+	Details        string
+	Notes          string
+	ExternalID     string
+	DomainNames    []string
+	GroupID        int64
+	SharedTickets  bool
+	SharedComments bool
+	Tags           []string
+	Fields         map[string]any
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// OrganizationMembership ties a user to an organization; the user's
+// organization_id is the organization of its default membership.
+type OrganizationMembership struct {
+	ID               int64
+	UserID           int64
+	OrganizationID   int64
+	OrganizationName string
+	Default          bool
+	ViewTickets      bool
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// GroupChanges carries the fields a group create or update sets.
+type GroupChanges struct {
+	Name        *string
+	Description *string
+	Default     *bool
+	IsPublic    *bool
+}
+
+func (c *GroupChanges) apply(g *Group, v *invalid) {
+	if c.Name != nil {
+		g.Name = strings.TrimSpace(*c.Name)
+	}
+	if g.Name == "" {
+		v.blank("name")
+	} else if len(g.Name) > maxNameLen || hasControl(g.Name) {
+		v.malformed("name", g.Name)
+	}
+	setText(&g.Description, c.Description, "description", v)
+	setBool(&g.Default, c.Default)
+	setBool(&g.IsPublic, c.IsPublic)
+}
+
+// OrganizationChanges carries the fields an organization create or update sets.
+type OrganizationChanges struct {
+	Name           *string
+	Details        *string
+	Notes          *string
+	ExternalID     *string
+	DomainNames    *[]string
+	GroupID        *int64
+	SharedTickets  *bool
+	SharedComments *bool
+	Tags           *[]string
+	Fields         map[string]any
+}
+
+func (c *OrganizationChanges) apply(o *Organization, v *invalid) {
+	if c.Name != nil {
+		o.Name = strings.TrimSpace(*c.Name)
+	}
+	if o.Name == "" {
+		v.blank("name")
+	} else if len(o.Name) > maxNameLen || hasControl(o.Name) {
+		v.malformed("name", o.Name)
+	}
+	setText(&o.Details, c.Details, "details", v)
+	setText(&o.Notes, c.Notes, "notes", v)
+	setText(&o.ExternalID, c.ExternalID, "external_id", v)
+	if c.DomainNames != nil {
+		o.DomainNames = normalizeTags(*c.DomainNames)
+	}
+	if c.GroupID != nil {
+		o.GroupID = *c.GroupID
+	}
+	setBool(&o.SharedTickets, c.SharedTickets)
+	setBool(&o.SharedComments, c.SharedComments)
+	if c.Tags != nil {
+		o.Tags = normalizeTags(*c.Tags)
+	}
+	if c.Fields != nil {
+		if o.Fields == nil {
+			o.Fields = map[string]any{}
+		}
+		for k, val := range c.Fields {
+			o.Fields[k] = val
+		}
+	}
+}

@@ -1,0 +1,102 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// Store is what the service needs from persistence. Reads run outside any
+// transaction; every change runs inside InTx so that a rule's check and its
+// writes are atomic (the seat count and the insert, for one).
+type Store interface {
+	Reader
+	// InTx runs fn in one write transaction, committed if fn returns nil.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Window selects part of an ordered list: Offset/Limit, or keyset paging on
+// the id. Before a cursor it means the Limit items nearest before BeforeID;
+// the result is in ascending id order either way.
+type Window struct {
+	Offset   int
+	Limit    int
+	AfterID  int64
+	BeforeID int64
+}
+
+// UserFilter narrows a user list. The zero value lists active users.
+type UserFilter struct {
+	Roles           []Role
+	CustomRoleID    int64
+	ExternalID      string
+	NameContains    string // case-insensitive substring
+	IncludeInactive bool
+}
+
+// Principal is what authentication needs to know of a user.
+type Principal struct {
+	ID           int64
+	Role         Role
+	Owner        bool
+	Active       bool
+	PasswordHash string // "" when the user has no password
+	LastLoginAt  time.Time
+}
+
+// Reader holds the store's queries. Each returns ErrNotFound (kind NotFound)
+// for a missing record.
+type Reader interface {
+	UserByID(ctx context.Context, id int64) (*User, error)
+	UsersByIDs(ctx context.Context, ids []int64) ([]*User, error)
+	UsersByExternalIDs(ctx context.Context, externalIDs []string) ([]*User, error)
+	Users(ctx context.Context, f UserFilter, w Window) ([]*User, error)
+	CountUsers(ctx context.Context, f UserFilter) (int, error)
+	// UsersByPosition lists every user, inactive ones too, in id order from
+	// the 0-based position first; it costs the same at any depth.
+	UsersByPosition(ctx context.Context, first, limit int) ([]*User, error)
+	PrincipalByEmail(ctx context.Context, email string) (*Principal, error)
+	PrincipalByToken(ctx context.Context, tokenHash []byte) (*Principal, error)
+	CountUsersTotal(ctx context.Context) (int, error)
+
+	GroupByID(ctx context.Context, id int64) (*Group, error)
+	Groups(ctx context.Context, w Window) ([]*Group, error)
+	CountGroups(ctx context.Context) (int, error)
+	OrganizationByID(ctx context.Context, id int64) (*Organization, error)
+	Organizations(ctx context.Context, w Window) ([]*Organization, error)
+	CountOrganizations(ctx context.Context) (int, error)
+
+	GroupMemberships(ctx context.Context, userID int64) ([]GroupMembership, error)
+	OrganizationMemberships(ctx context.Context, userID int64) ([]OrganizationMembership, error)
+
+	// Secret returns a random key the store made once for the named purpose.
+	Secret(ctx context.Context, purpose string) ([]byte, error)
+}
+
+// Tx is a write transaction.
+type Tx interface {
+	Reader
+	// CountSeats counts active agents and admins.
+	CountSeats(ctx context.Context) (int, error)
+	// UserIDByEmail finds the user holding the email identity (case-insensitive), or 0.
+	UserIDByEmail(ctx context.Context, email string) (int64, error)
+	// UserIDByExternalID finds the user with the external id (case-insensitive), or 0.
+	UserIDByExternalID(ctx context.Context, externalID string) (int64, error)
+	InsertUser(ctx context.Context, u *User) error // sets u.ID
+	UpdateUser(ctx context.Context, u *User) error
+	AddEmailIdentity(ctx context.Context, userID int64, email string, primary, verified bool, now time.Time) error
+	SetPasswordHash(ctx context.Context, userID int64, hash string) error
+	AddToken(ctx context.Context, userID int64, tokenHash []byte, now time.Time) error
+	TouchLogin(ctx context.Context, userID int64, at time.Time) error
+
+	InsertGroup(ctx context.Context, g *Group) error
+	UpdateGroup(ctx context.Context, g *Group) error
+	InsertOrganization(ctx context.Context, o *Organization) error
+	UpdateOrganization(ctx context.Context, o *Organization) error
+	DeleteOrganization(ctx context.Context, id int64) error
+	OrganizationIDByName(ctx context.Context, name string) (int64, error)
+
+	// ReplaceGroupMemberships makes ms (user, group, default set) the user's
+	// whole membership list, keeping the ids and timestamps of those that stay.
+	ReplaceGroupMemberships(ctx context.Context, userID int64, ms []GroupMembership, now time.Time) error
+	ReplaceOrganizationMemberships(ctx context.Context, userID int64, ms []OrganizationMembership, now time.Time) error
+}

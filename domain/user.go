@@ -1,0 +1,261 @@
+package domain
+
+import (
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// User is a help-desk user, as both APIs see it. Empty strings stand for
+// absent values (the v2 API shows them as null).
+type User struct {
+	ID                  int64
+	Name                string
+	Email               string // the primary email identity
+	Role                Role
+	Restriction         Restriction
+	Active              bool // false once (soft-)deleted
+	Verified            bool
+	Suspended           bool
+	Owner               bool // the account owner: never deleted, deactivated or demoted
+	ExternalID          string
+	Alias               string
+	Phone               string
+	SharedPhoneNumber   bool
+	Notes               string
+	Details             string
+	Signature           string
+	Locale              string
+	TimeZone            Zone
+	TimeFormat          int // legacy <time-format>; no v2 field
+	OrganizationID      int64
+	CustomRoleID        int64
+	Moderator           bool
+	OnlyPrivateComments bool
+	Tags                []string
+	UserFields          map[string]any
+	Groups              []GroupMembership // agents' memberships, by group id
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+	LastLoginAt         time.Time // zero until the first authenticated request
+}
+
+// RestrictedAgent is true for agents with any ticket restriction.
+func (u *User) RestrictedAgent() bool {
+	return u.Role == Agent && u.Restriction != RestrictAll
+}
+
+// DefaultGroupID is the group of the agent's default membership, or 0.
+func (u *User) DefaultGroupID() int64 {
+	for _, m := range u.Groups {
+		if m.Default {
+			return m.GroupID
+		}
+	}
+	return 0
+}
+
+// holdsSeat reports whether the user occupies one of the account's agent seats.
+func (u *User) holdsSeat() bool { return u.Active && u.Role.IsAgent() }
+
+// UserChanges carries the fields a create or update sets; nil leaves a field
+// as it is (or at its default on create).
+type UserChanges struct {
+	Name                *string
+	Email               *string
+	Password            *string
+	Role                *Role
+	Restriction         *Restriction
+	Active              *bool
+	Verified            *bool
+	Suspended           *bool
+	ExternalID          *string
+	Alias               *string
+	Phone               *string
+	SharedPhoneNumber   *bool
+	Notes               *string
+	Details             *string
+	Signature           *string
+	Locale              *string
+	TimeZone            *string // any form ResolveZone reads
+	TimeFormat          *int
+	OrganizationID      *int64 // 0 removes the user from every organization
+	CustomRoleID        *int64
+	Moderator           *bool
+	OnlyPrivateComments *bool
+	Tags                *[]string
+	UserFields          map[string]any // merged into the existing fields
+	GroupIDs            *[]int64       // replaces the memberships; nil leaves them
+	DefaultGroupID      *int64
+
+	// EndUserRestrictionFallback applies the v2 rule that an agent-only
+	// restriction given to an end user silently becomes "requested"; without
+	// it (the legacy API) such a value is a validation error.
+	EndUserRestrictionFallback bool
+}
+
+// adminOnly reports whether the changes alter what user u may do, which only
+// admins decide: its role, its being active, its groups and agent settings.
+func (c *UserChanges) adminOnly(u *User) bool {
+	return c.Role != nil && *c.Role != u.Role || c.Active != nil && *c.Active != u.Active ||
+		c.GroupIDs != nil || c.DefaultGroupID != nil || c.CustomRoleID != nil ||
+		c.Moderator != nil || c.OnlyPrivateComments != nil
+}
+
+const maxNameLen = 255
+
+// apply copies the changes onto u and checks the result, reporting every bad
+// field at once. Email, password and memberships are the service's to apply.
+func (c *UserChanges) apply(u *User, v *invalid) {
+	if c.Name != nil {
+		u.Name = strings.TrimSpace(*c.Name)
+	}
+	switch {
+	case u.Name == "":
+		v.blank("name")
+	case utf8.RuneCountInString(u.Name) > maxNameLen:
+		v.unacceptable("name", "is too long (maximum is 255 characters)")
+	case hasControl(u.Name):
+		v.malformed("name", u.Name)
+	}
+	if c.Role != nil {
+		u.Role = *c.Role
+	}
+	switch {
+	case c.Restriction != nil && c.Restriction.AppliesTo(u.Role):
+		u.Restriction = *c.Restriction
+	case c.Restriction != nil && u.Role == EndUser && c.EndUserRestrictionFallback:
+		u.Restriction = RestrictRequested
+	case c.Restriction != nil:
+		v.unacceptable("ticket_restriction", "is not valid for the role "+u.Role.String())
+	case !u.Restriction.AppliesTo(u.Role):
+		u.Restriction = DefaultRestriction(u.Role)
+	}
+	if c.Active != nil {
+		u.Active = *c.Active
+	}
+	setBool(&u.Verified, c.Verified)
+	setBool(&u.Suspended, c.Suspended)
+	setBool(&u.SharedPhoneNumber, c.SharedPhoneNumber)
+	setBool(&u.Moderator, c.Moderator)
+	setBool(&u.OnlyPrivateComments, c.OnlyPrivateComments)
+	setText(&u.ExternalID, c.ExternalID, "external_id", v)
+	setText(&u.Alias, c.Alias, "alias", v)
+	setText(&u.Phone, c.Phone, "phone", v)
+	setText(&u.Notes, c.Notes, "notes", v)
+	setText(&u.Details, c.Details, "details", v)
+	setText(&u.Signature, c.Signature, "signature", v)
+	if c.Locale != nil {
+		if l := strings.TrimSpace(*c.Locale); LocaleID(l) != 0 {
+			u.Locale = l
+		} else {
+			v.unacceptable("locale", "is not an available locale")
+		}
+	}
+	if c.TimeZone != nil {
+		if z, ok := ResolveZone(*c.TimeZone, u.TimeZone); ok {
+			u.TimeZone = z
+		} else {
+			v.unacceptable("time_zone", "is not a known time zone")
+		}
+	}
+	if c.TimeFormat != nil {
+		if *c.TimeFormat == 0 || *c.TimeFormat == 1 {
+			u.TimeFormat = *c.TimeFormat
+		} else {
+			v.unacceptable("time_format", "must be 0 or 1")
+		}
+	}
+	if c.CustomRoleID != nil {
+		u.CustomRoleID = *c.CustomRoleID
+	}
+	if c.Tags != nil {
+		u.Tags = normalizeTags(*c.Tags)
+	}
+	if c.UserFields != nil {
+		if u.UserFields == nil {
+			u.UserFields = map[string]any{}
+		}
+		for k, val := range c.UserFields {
+			u.UserFields[k] = val
+		}
+	}
+}
+
+// validEmail checks the email address syntax; the address must be bare, with
+// a dotted domain, as the real service requires.
+func validEmail(s string) bool {
+	if len(s) > 254 || hasControl(s) {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	return strings.Contains(domain, ".") && !strings.ContainsAny(domain, "_ ") && !strings.HasSuffix(domain, ".")
+}
+
+// locales are the locales the account offers, with the v2 API's locale_id.
+var locales = map[string]int{"en-US": 1}
+
+// LocaleID returns the v2 locale_id of an available locale, or 0.
+func LocaleID(locale string) int { return locales[locale] }
+
+// LocaleByID returns the locale with the given v2 locale_id.
+func LocaleByID(id int) (string, bool) {
+	for l, i := range locales {
+		if i == id {
+			return l, true
+		}
+	}
+	return "", false
+}
+
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' || r == utf8.RuneError
+	}) >= 0
+}
+
+const maxTextLen = 64 << 10
+
+func setText(dst, src *string, field string, v *invalid) {
+	if src == nil {
+		return
+	}
+	s := strings.TrimSpace(*src)
+	switch {
+	case len(s) > maxTextLen:
+		v.unacceptable(field, "is too long")
+	case strings.ContainsRune(s, 0):
+		v.malformed(field, "")
+	default:
+		*dst = s
+	}
+}
+
+func setBool(dst, src *bool) {
+	if src != nil {
+		*dst = *src
+	}
+}
+
+// normalizeTags lower-cases tags, splits on spaces and drops repeats, as the
+// real service stores them.
+func normalizeTags(in []string) []string {
+	out := []string{}
+	seen := map[string]bool{}
+	for _, t := range in {
+		for _, f := range strings.Fields(strings.ToLower(t)) {
+			if !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,405 @@
+package domain
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// User returns the user with the given id. End users see only themselves.
+func (s *Service) User(ctx context.Context, id int64) (*User, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !a.canSee(id) {
+		return nil, errForbidden
+	}
+	return s.store.UserByID(ctx, id)
+}
+
+// Me returns the authenticated user and its authenticity token, which
+// browser clients echo in X-CSRF-Token. The token is derived from the user,
+// so it needs no storage and stays the same across requests.
+func (s *Service) Me(ctx context.Context) (*User, string, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	u, err := s.store.UserByID(ctx, a.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	m := hmac.New(sha256.New, s.cursorKey)
+	fmt.Fprintf(m, "authenticity-token:%d", u.ID)
+	return u, base64.RawURLEncoding.EncodeToString(m.Sum(nil)), nil
+}
+
+// legacyPageSize is the legacy API's fixed page length.
+const legacyPageSize = 15
+
+// LegacyUsers lists users the legacy way: every user, inactive ones too, in
+// id order, 15 a page (page is 1-based). A query keeps users whose name
+// contains it; role keeps one role. Agents only.
+func (s *Service) LegacyUsers(ctx context.Context, query string, role *Role, page int) ([]*User, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, err
+	}
+	if page < 1 {
+		return nil, Errorf(BadRequest, "page must be a whole number from 1 up")
+	}
+	first := (page - 1) * legacyPageSize
+	if query == "" && role == nil {
+		return s.store.UsersByPosition(ctx, first, legacyPageSize)
+	}
+	f := UserFilter{NameContains: query, IncludeInactive: true}
+	if role != nil {
+		f.Roles = []Role{*role}
+	}
+	return s.store.Users(ctx, f, Window{Offset: first, Limit: legacyPageSize})
+}
+
+// Users lists active users matching f. Agents only.
+func (s *Service) Users(ctx context.Context, f UserFilter, p PageRequest) ([]*User, PageInfo, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, PageInfo{}, err
+	}
+	f.IncludeInactive = false
+	return paginate(s, "users?"+f.key(), p, func(u *User) int64 { return u.ID },
+		func(w Window) ([]*User, error) { return s.store.Users(ctx, f, w) },
+		func() (int, error) { return s.store.CountUsers(ctx, f) })
+}
+
+// CountUsers counts active users matching f. Agents only.
+func (s *Service) CountUsers(ctx context.Context, f UserFilter) (int, error) {
+	if _, err := agent(ctx); err != nil {
+		return 0, err
+	}
+	f.IncludeInactive = false
+	return s.store.CountUsers(ctx, f)
+}
+
+// MaxIDs is how many ids or items one request may carry.
+const MaxIDs = 100
+
+// UsersByIDs returns the users with the given ids, in the order asked,
+// skipping unknown ones. Agents only.
+func (s *Service) UsersByIDs(ctx context.Context, ids []int64) ([]*User, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, err
+	}
+	if len(ids) > MaxIDs {
+		return nil, tooMany()
+	}
+	us, err := s.store.UsersByIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*User, len(us))
+	for _, u := range us {
+		byID[u.ID] = u
+	}
+	out := make([]*User, 0, len(ids))
+	for _, id := range ids {
+		if u, ok := byID[id]; ok {
+			out = append(out, u)
+			delete(byID, id) // a repeated id is listed once
+		}
+	}
+	return out, nil
+}
+
+// UsersByExternalIDs returns the users with the given external ids
+// (case-insensitive), in the order asked. Agents only.
+func (s *Service) UsersByExternalIDs(ctx context.Context, externalIDs []string) ([]*User, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, err
+	}
+	if len(externalIDs) > MaxIDs {
+		return nil, tooMany()
+	}
+	us, err := s.store.UsersByExternalIDs(ctx, externalIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*User, 0, len(us))
+	for _, ext := range externalIDs {
+		i := slices.IndexFunc(us, func(u *User) bool { return strings.EqualFold(u.ExternalID, ext) })
+		if i >= 0 {
+			out = append(out, us[i])
+			us = slices.Delete(us, i, i+1)
+		}
+	}
+	return out, nil
+}
+
+func tooMany() error {
+	return &Error{Kind: TooMany, Code: "TooManyValues", Msg: "You may pass at most 100 ids or items in one request"}
+}
+
+// CreateUser creates a user. Agents create end users; only admins create
+// agents and admins. Returns Invalid for bad fields and SeatLimit when an
+// agent or admin would take a seat the account does not have.
+func (s *Service) CreateUser(ctx context.Context, c UserChanges) (*User, error) {
+	a, err := agent(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a.Role != Admin && c.adminOnly(&User{Role: EndUser, Active: true}) {
+		return nil, errForbidden
+	}
+	var u *User
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		u, err = s.insertUser(ctx, tx, &c, false)
+		return err
+	})
+	return u, err
+}
+
+func (s *Service) insertUser(ctx context.Context, tx Tx, c *UserChanges, owner bool) (*User, error) {
+	now := s.Now()
+	u := &User{
+		Role:        EndUser,
+		Restriction: DefaultRestriction(EndUser),
+		Active:      true,
+		Owner:       owner,
+		Locale:      "en-US",
+		TimeZone:    DefaultZone,
+		Tags:        []string{},
+		UserFields:  map[string]any{},
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	var v invalid
+	c.apply(u, &v)
+	email := ""
+	if c.Email != nil {
+		email = strings.TrimSpace(*c.Email)
+		s.checkEmail(ctx, tx, 0, email, &v)
+	}
+	s.checkExternalID(ctx, tx, u, c, &v)
+	if c.Password != nil {
+		checkPasswordPolicy(*c.Password, email, &v)
+	}
+	groups := s.checkGroups(ctx, tx, u, c, &v)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := s.checkSeat(ctx, tx, nil, u); err != nil {
+		return nil, err
+	}
+	if err := tx.InsertUser(ctx, u); err != nil {
+		return nil, err
+	}
+	if email != "" {
+		if err := tx.AddEmailIdentity(ctx, u.ID, email, true, u.Verified, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.setPassword(ctx, tx, u.ID, c.Password); err != nil {
+		return nil, err
+	}
+	if err := s.applyMemberships(ctx, tx, u, c, groups, now); err != nil {
+		return nil, err
+	}
+	return tx.UserByID(ctx, u.ID)
+}
+
+// UpdateUser changes the fields set in c. End users edit only themselves
+// and never their privileges; agents edit end users; admins edit everyone,
+// but nobody demotes or deactivates the account owner.
+func (s *Service) UpdateUser(ctx context.Context, id int64, c UserChanges) (*User, error) {
+	a, err := actor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var u *User
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		old, err := tx.UserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := a.mayEdit(old, &c); err != nil {
+			return err
+		}
+		u, err = s.updateUser(ctx, tx, old, &c)
+		return err
+	})
+	return u, err
+}
+
+// mayEdit decides whether a may apply c to u.
+func (a *Actor) mayEdit(u *User, c *UserChanges) error {
+	switch {
+	case a.Role == Admin:
+	case c.adminOnly(u):
+		return errForbidden
+	case a.Role == Agent && u.Role == EndUser:
+	case a.ID == u.ID && c.Restriction == nil && c.Suspended == nil && c.Verified == nil:
+	default:
+		return errForbidden
+	}
+	if u.Owner && (c.Role != nil && *c.Role != Admin || c.Active != nil && !*c.Active) {
+		return &Error{Kind: Forbidden, Msg: "The account owner cannot be demoted or deactivated"}
+	}
+	return nil
+}
+
+func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChanges) (*User, error) {
+	now := s.Now()
+	u := *old
+	u.Groups = slices.Clone(old.Groups)
+	var v invalid
+	c.apply(&u, &v)
+	email := ""
+	if c.Email != nil {
+		if email = strings.TrimSpace(*c.Email); strings.EqualFold(email, old.Email) {
+			email = ""
+		} else {
+			s.checkEmail(ctx, tx, u.ID, email, &v)
+		}
+	}
+	s.checkExternalID(ctx, tx, &u, c, &v)
+	if c.Password != nil {
+		checkPasswordPolicy(*c.Password, u.Email, &v)
+	}
+	groups := s.checkGroups(ctx, tx, &u, c, &v)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	if err := s.checkSeat(ctx, tx, old, &u); err != nil {
+		return nil, err
+	}
+	u.UpdatedAt = now
+	if err := tx.UpdateUser(ctx, &u); err != nil {
+		return nil, err
+	}
+	if email != "" {
+		// On update a new email does not replace the primary one: it is added
+		// as a secondary identity (primary only if the user had none), as v2 does.
+		if err := tx.AddEmailIdentity(ctx, u.ID, email, old.Email == "", false, now); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.setPassword(ctx, tx, u.ID, c.Password); err != nil {
+		return nil, err
+	}
+	if err := s.applyMemberships(ctx, tx, &u, c, groups, now); err != nil {
+		return nil, err
+	}
+	return tx.UserByID(ctx, u.ID)
+}
+
+// DeleteUser soft-deletes a user: it becomes inactive and frees its seat.
+// Admins only; the account owner cannot be deleted. Deleting twice is harmless.
+func (s *Service) DeleteUser(ctx context.Context, id int64) (*User, error) {
+	if _, err := admin(ctx); err != nil {
+		return nil, err
+	}
+	var u *User
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		old, err := tx.UserByID(ctx, id)
+		switch {
+		case err != nil:
+			return err
+		case old.Owner:
+			return &Error{Kind: Forbidden, Msg: "The account owner cannot be deleted"}
+		case !old.Active:
+			u = old
+			return nil
+		}
+		d := *old
+		d.Active = false
+		d.UpdatedAt = s.Now()
+		if err := tx.UpdateUser(ctx, &d); err != nil {
+			return err
+		}
+		u, err = tx.UserByID(ctx, id)
+		return err
+	})
+	return u, err
+}
+
+// checkSeat refuses a change that makes u take an agent seat (a new agent
+// or admin, a promotion, a re-activation) when none is left. It runs in the
+// write transaction, so concurrent requests cannot both take the last seat.
+func (s *Service) checkSeat(ctx context.Context, tx Tx, old, u *User) error {
+	if s.seats == 0 || !u.holdsSeat() || old != nil && old.holdsSeat() {
+		return nil
+	}
+	n, err := tx.CountSeats(ctx)
+	if err != nil {
+		return err
+	}
+	if n >= s.seats {
+		return &Error{
+			Kind: SeatLimit,
+			Code: "MaxAgentExceeded",
+			Msg:  "The account has no agent seat left",
+			Fields: []FieldError{{
+				Field:       "role",
+				Code:        "MaxAgentExceeded",
+				Message:     "Role cannot be " + u.Role.String() + ": all agent seats are taken",
+				Description: "Role: cannot be " + u.Role.String() + " because the account has reached its maximum number of agents",
+			}},
+		}
+	}
+	return nil
+}
+
+func (s *Service) checkEmail(ctx context.Context, tx Tx, userID int64, email string, v *invalid) {
+	if email == "" {
+		return
+	}
+	if !validEmail(email) {
+		v.malformed("email", email)
+		return
+	}
+	holder, err := tx.UserIDByEmail(ctx, email)
+	if err == nil && holder != 0 && holder != userID {
+		v.taken("email", email)
+	}
+}
+
+func (s *Service) checkExternalID(ctx context.Context, tx Tx, u *User, c *UserChanges, v *invalid) {
+	if c.ExternalID == nil || u.ExternalID == "" {
+		return
+	}
+	holder, err := tx.UserIDByExternalID(ctx, u.ExternalID)
+	if err == nil && holder != 0 && holder != u.ID {
+		v.taken("external_id", u.ExternalID)
+	}
+}
+
+func (s *Service) setPassword(ctx context.Context, tx Tx, userID int64, password *string) error {
+	if password == nil {
+		return nil
+	}
+	hash, err := s.hashPassword(*password)
+	if err != nil {
+		return err
+	}
+	return tx.SetPasswordHash(ctx, userID, hash)
+}
+
+const minPasswordLen = 5
+
+// PasswordRequirements describes the password policy in force.
+func PasswordRequirements() []string {
+	return []string{"must be at least 5 characters", "must be different from email address"}
+}
+
+func checkPasswordPolicy(password, email string, v *invalid) {
+	switch {
+	case len(password) < minPasswordLen:
+		v.unacceptable("password", "must be at least 5 characters")
+	case email != "" && strings.EqualFold(password, email):
+		v.unacceptable("password", "must be different from email address")
+	case len(password) > 1024:
+		v.unacceptable("password", "is too long")
+	}
+}

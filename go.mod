@@ -1,0 +1,16 @@
+module github.com/deskgate/deskgate
+
+go 1.26.8
+
+require (
+	github.com/beevik/etree v1.8.1 // indirect
+	github.com/getkin/kin-openapi v0.152.0 // indirect
+	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/gorilla/mux v1.8.1 // indirect
+	github.com/mattn/go-sqlite3 v1.14.53 // indirect
+	github.com/nukosuke/go-zendesk v0.18.0 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+)

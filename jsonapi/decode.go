@@ -1,0 +1,227 @@
+package jsonapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+// opt is a request field that tells absent, null and a value apart.
+type opt[T any] struct {
+	set, null bool
+	v         T
+}
+
+func (o *opt[T]) UnmarshalJSON(b []byte) error {
+	o.set = true
+	if string(b) == "null" {
+		o.null = true
+		return nil
+	}
+	return json.Unmarshal(b, &o.v)
+}
+
+// ptr is the field as a change: nil when absent or null.
+func (o opt[T]) ptr() *T {
+	if !o.set || o.null {
+		return nil
+	}
+	return &o.v
+}
+
+// clearable is the field as a change where null clears it (to the zero value).
+func (o opt[T]) clearable() *T {
+	if !o.set {
+		return nil
+	}
+	return &o.v
+}
+
+func badBody(msg string) error {
+	return &domain.Error{Kind: domain.BadRequest, Code: "BadRequest", Msg: msg}
+}
+
+// decode reads a JSON body wrapped under key ({"user": {…}}) into dst. A
+// value of the wrong type names the attribute, as the real service does. An
+// anonymous caller's body is never parsed.
+func decode(r *http.Request, key string, dst any) error {
+	if domain.ActorFrom(r.Context()) == nil {
+		return &domain.Error{Kind: domain.Unauthenticated, Msg: "Couldn't authenticate you"}
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	var wrapper map[string]json.RawMessage
+	if err := json.Unmarshal(body, &wrapper); err != nil {
+		return badBody("The body is not a JSON object: " + jsonProblem(err))
+	}
+	inner, ok := wrapper[key]
+	if !ok || bytes.Equal(bytes.TrimSpace(inner), []byte("null")) {
+		return badBody(`Expected a JSON object under "` + key + `", e.g. {"` + key + `": {…}}`)
+	}
+	if err := json.Unmarshal(inner, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return &attributeError{attribute: key + "." + te.Field, want: wantType(te.Type.String())}
+		}
+		return badBody(`"` + key + `" must be a JSON object: ` + jsonProblem(err))
+	}
+	return nil
+}
+
+func wantType(goType string) string {
+	switch {
+	case strings.Contains(goType, "int"):
+		return "an integer"
+	case strings.Contains(goType, "bool"):
+		return "true or false"
+	case strings.Contains(goType, "string"):
+		return "a string"
+	case strings.Contains(goType, "[]"):
+		return "an array"
+	default:
+		return "an object"
+	}
+}
+
+func jsonProblem(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return se.Error() + " at byte " + strconv.FormatInt(se.Offset, 10)
+	}
+	return err.Error()
+}
+
+// userInput is the writable part of a v2 user. Read-only keys (id, url,
+// active, created_at …) are not here, so they are ignored, never assigned.
+type userInput struct {
+	Name                opt[string]         `json:"name"`
+	Email               opt[string]         `json:"email"`
+	Role                opt[string]         `json:"role"`
+	TicketRestriction   opt[string]         `json:"ticket_restriction"`
+	Verified            opt[bool]           `json:"verified"`
+	Suspended           opt[bool]           `json:"suspended"`
+	ExternalID          opt[string]         `json:"external_id"`
+	Alias               opt[string]         `json:"alias"`
+	Phone               opt[string]         `json:"phone"`
+	SharedPhoneNumber   opt[bool]           `json:"shared_phone_number"`
+	Notes               opt[string]         `json:"notes"`
+	Details             opt[string]         `json:"details"`
+	Signature           opt[string]         `json:"signature"`
+	Locale              opt[string]         `json:"locale"`
+	LocaleID            opt[int]            `json:"locale_id"`
+	TimeZone            opt[string]         `json:"time_zone"`
+	OrganizationID      opt[int64]          `json:"organization_id"`
+	DefaultGroupID      opt[int64]          `json:"default_group_id"`
+	CustomRoleID        opt[int64]          `json:"custom_role_id"`
+	Moderator           opt[bool]           `json:"moderator"`
+	OnlyPrivateComments opt[bool]           `json:"only_private_comments"`
+	Tags                opt[[]string]       `json:"tags"`
+	UserFields          opt[map[string]any] `json:"user_fields"`
+}
+
+// changes maps the input onto the domain's change set. Values the domain
+// cannot even hold (an unknown role name) are reported as invalid fields.
+func (in *userInput) changes() (domain.UserChanges, error) {
+	c := domain.UserChanges{
+		Name:                in.Name.clearable(),
+		Email:               in.Email.ptr(),
+		Verified:            in.Verified.ptr(),
+		Suspended:           in.Suspended.ptr(),
+		ExternalID:          in.ExternalID.clearable(),
+		Alias:               in.Alias.clearable(),
+		Phone:               in.Phone.clearable(),
+		SharedPhoneNumber:   in.SharedPhoneNumber.ptr(),
+		Notes:               in.Notes.clearable(),
+		Details:             in.Details.clearable(),
+		Signature:           in.Signature.clearable(),
+		Locale:              in.Locale.ptr(),
+		TimeZone:            in.TimeZone.ptr(),
+		OrganizationID:      in.OrganizationID.clearable(),
+		DefaultGroupID:      in.DefaultGroupID.ptr(),
+		CustomRoleID:        in.CustomRoleID.clearable(),
+		Moderator:           in.Moderator.ptr(),
+		OnlyPrivateComments: in.OnlyPrivateComments.ptr(),
+		Tags:                in.Tags.clearable(),
+		UserFields:          in.UserFields.v,
+		// v2: an agent-only restriction given to an end user becomes "requested".
+		EndUserRestrictionFallback: true,
+	}
+	var bad []domain.FieldError
+	if role := in.Role.ptr(); role != nil {
+		r, ok := domain.ParseRole(*role)
+		if !ok {
+			bad = append(bad, domain.FieldInvalid("role", `must be "end-user", "agent" or "admin"`))
+		}
+		c.Role = &r
+	}
+	if in.TicketRestriction.set {
+		x, ok := domain.ParseRestriction(in.TicketRestriction.v)
+		if !ok || in.TicketRestriction.v == "" && !in.TicketRestriction.null {
+			bad = append(bad, domain.FieldInvalid("ticket_restriction", `must be "organization", "groups", "assigned", "requested" or null`))
+		}
+		c.Restriction = &x
+	}
+	if c.Locale == nil && in.LocaleID.ptr() != nil { // locale wins when both are sent
+		l, ok := domain.LocaleByID(in.LocaleID.v)
+		if !ok {
+			bad = append(bad, domain.FieldInvalid("locale_id", "is not an available locale"))
+		}
+		c.Locale = &l
+	}
+	if len(bad) > 0 {
+		return c, &domain.Error{Kind: domain.Invalid, Msg: "Record validation errors", Fields: bad}
+	}
+	return c, nil
+}
+
+// pageRequest reads both paging styles: page[size] (with page[after] or
+// page[before]) selects cursor paging, page and per_page offset paging.
+func pageRequest(r *http.Request) (domain.PageRequest, error) {
+	q := r.URL.Query()
+	var p domain.PageRequest
+	var err error
+	number := func(key string) int {
+		s := q.Get(key)
+		if s == "" || err != nil {
+			return 0
+		}
+		n, e := strconv.Atoi(s)
+		if e != nil || n < 1 {
+			err = &domain.Error{Kind: domain.BadRequest, Code: "InvalidPaginationParameter", Msg: key + " must be a whole number from 1 up"}
+		}
+		return n
+	}
+	if q.Has("page[size]") || q.Has("page[after]") || q.Has("page[before]") {
+		p.Cursor = true
+		p.Size = number("page[size]")
+		p.After, p.Before = q.Get("page[after]"), q.Get("page[before]")
+		return p, err
+	}
+	p.Number = number("page")
+	p.Size = number("per_page")
+	return p, err
+}
+
+// idList reads a comma-separated id list (?ids=1,2,3).
+func idList(s, param string) ([]int64, error) {
+	var ids []int64
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || id < 1 {
+			return nil, &domain.Error{Kind: domain.BadRequest, Code: "InvalidParameter", Msg: param + " must be ids (whole numbers from 1 up) separated by commas"}
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}

@@ -1,0 +1,298 @@
+package jsonapi
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+// v2Time is the v2 timestamp form: UTC, seconds, Z.
+func v2Time(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Nullable values: the v2 API shows absent values as null and keeps every key.
+func text(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func nullID(n int64) *int64 {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
+
+func timestamp(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := v2Time(t)
+	return &s
+}
+
+// endUserJSON is the user as end users see others and themselves (the
+// spec's UserForEndUser).
+type endUserJSON struct {
+	ID                int64     `json:"id"`
+	URL               string    `json:"url"`
+	Name              string    `json:"name"`
+	Email             *string   `json:"email"`
+	CreatedAt         string    `json:"created_at"`
+	UpdatedAt         string    `json:"updated_at"`
+	TimeZone          string    `json:"time_zone"`
+	IANATimeZone      string    `json:"iana_time_zone"`
+	Phone             *string   `json:"phone"`
+	SharedPhoneNumber bool      `json:"shared_phone_number"`
+	Photo             *struct{} `json:"photo"`
+	Locale            string    `json:"locale"`
+	LocaleID          int       `json:"locale_id"`
+	OrganizationID    *int64    `json:"organization_id"`
+	Role              string    `json:"role"`
+	Verified          bool      `json:"verified"`
+}
+
+// userJSON is the full user (the spec's UserForAdmin), with every key
+// present and null for absent values, as the real service sends it.
+type userJSON struct {
+	endUserJSON
+	Active               bool           `json:"active"`
+	Alias                *string        `json:"alias"`
+	ChatOnly             bool           `json:"chat_only"`
+	CustomRoleID         *int64         `json:"custom_role_id"`
+	DefaultGroupID       *int64         `json:"default_group_id"`
+	Details              *string        `json:"details"`
+	ExternalID           *string        `json:"external_id"`
+	LastLoginAt          *string        `json:"last_login_at"`
+	Moderator            bool           `json:"moderator"`
+	Notes                *string        `json:"notes"`
+	OnlyPrivateComments  bool           `json:"only_private_comments"`
+	ReportCSV            bool           `json:"report_csv"`
+	RestrictedAgent      bool           `json:"restricted_agent"`
+	RoleType             *int           `json:"role_type"`
+	Shared               bool           `json:"shared"`
+	SharedAgent          bool           `json:"shared_agent"`
+	Signature            *string        `json:"signature"`
+	Suspended            bool           `json:"suspended"`
+	Tags                 []string       `json:"tags"`
+	TicketRestriction    *string        `json:"ticket_restriction"`
+	TwoFactorAuthEnabled *bool          `json:"two_factor_auth_enabled"`
+	UserFields           map[string]any `json:"user_fields"`
+	AuthenticityToken    string         `json:"authenticity_token,omitempty"`
+}
+
+func (h *Handler) userURL(r *http.Request, id int64) string {
+	return h.base(r) + "/api/v2/users/" + strconv.FormatInt(id, 10) + ".json"
+}
+
+// user builds the one v2 shape of a user, reduced for end users. It returns
+// any, since the two views are different types.
+func (h *Handler) user(r *http.Request, u *domain.User) any {
+	pub := endUserJSON{
+		ID:                u.ID,
+		URL:               h.userURL(r, u.ID),
+		Name:              u.Name,
+		Email:             text(u.Email),
+		CreatedAt:         v2Time(u.CreatedAt),
+		UpdatedAt:         v2Time(u.UpdatedAt),
+		TimeZone:          u.TimeZone.Name,
+		IANATimeZone:      u.TimeZone.IANA,
+		Phone:             text(u.Phone),
+		SharedPhoneNumber: u.SharedPhoneNumber,
+		Locale:            u.Locale,
+		LocaleID:          domain.LocaleID(u.Locale),
+		OrganizationID:    nullID(u.OrganizationID),
+		Role:              u.Role.String(),
+		Verified:          u.Verified,
+	}
+	if !domain.ActorFrom(r.Context()).SeesAgentFields() {
+		return &pub
+	}
+	full := &userJSON{
+		endUserJSON:         pub,
+		Active:              u.Active,
+		Alias:               text(u.Alias),
+		CustomRoleID:        nullID(u.CustomRoleID),
+		DefaultGroupID:      nullID(u.DefaultGroupID()),
+		Details:             text(u.Details),
+		ExternalID:          text(u.ExternalID),
+		LastLoginAt:         timestamp(u.LastLoginAt),
+		Moderator:           u.Moderator,
+		Notes:               text(u.Notes),
+		OnlyPrivateComments: u.OnlyPrivateComments,
+		RestrictedAgent:     u.RestrictedAgent(),
+		Signature:           text(u.Signature),
+		Suspended:           u.Suspended,
+		Tags:                u.Tags,
+		TicketRestriction:   text(u.Restriction.String()),
+		UserFields:          u.UserFields,
+	}
+	if u.Role == domain.Agent && u.CustomRoleID != 0 {
+		custom := 0 // a custom-role agent
+		full.RoleType = &custom
+	}
+	return full
+}
+
+func (h *Handler) users(r *http.Request, us []*domain.User) []any {
+	out := make([]any, len(us))
+	for i, u := range us {
+		out[i] = h.user(r, u)
+	}
+	return out
+}
+
+type groupJSON struct {
+	ID          int64  `json:"id"`
+	URL         string `json:"url"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Default     bool   `json:"default"`
+	Deleted     bool   `json:"deleted"`
+	IsPublic    bool   `json:"is_public"`
+	CreatedAt   string `json:"created_at"`
+	UpdatedAt   string `json:"updated_at"`
+}
+
+func (h *Handler) group(r *http.Request, g *domain.Group) groupJSON {
+	return groupJSON{
+		ID: g.ID, URL: h.base(r) + "/api/v2/groups/" + strconv.FormatInt(g.ID, 10) + ".json",
+		Name: g.Name, Description: g.Description, Default: g.Default, Deleted: g.Deleted, IsPublic: g.IsPublic,
+		CreatedAt: v2Time(g.CreatedAt), UpdatedAt: v2Time(g.UpdatedAt),
+	}
+}
+
+type organizationJSON struct {
+	ID                 int64          `json:"id"`
+	URL                string         `json:"url"`
+	Name               string         `json:"name"`
+	Details            *string        `json:"details"`
+	Notes              *string        `json:"notes"`
+	ExternalID         *string        `json:"external_id"`
+	DomainNames        []string       `json:"domain_names"`
+	GroupID            *int64         `json:"group_id"`
+	SharedTickets      bool           `json:"shared_tickets"`
+	SharedComments     bool           `json:"shared_comments"`
+	Tags               []string       `json:"tags"`
+	OrganizationFields map[string]any `json:"organization_fields"`
+	CreatedAt          string         `json:"created_at"`
+	UpdatedAt          string         `json:"updated_at"`
+}
+
+func (h *Handler) organization(r *http.Request, o *domain.Organization) organizationJSON {
+	return organizationJSON{
+		ID: o.ID, URL: h.base(r) + "/api/v2/organizations/" + strconv.FormatInt(o.ID, 10) + ".json",
+		Name: o.Name, Details: text(o.Details), Notes: text(o.Notes), ExternalID: text(o.ExternalID),
+		DomainNames: o.DomainNames, GroupID: nullID(o.GroupID), SharedTickets: o.SharedTickets,
+		SharedComments: o.SharedComments, Tags: o.Tags, OrganizationFields: o.Fields,
+		CreatedAt: v2Time(o.CreatedAt), UpdatedAt: v2Time(o.UpdatedAt),
+	}
+}
+
+type groupMembershipJSON struct {
+	ID        int64  `json:"id"`
+	URL       string `json:"url"`
+	UserID    int64  `json:"user_id"`
+	GroupID   int64  `json:"group_id"`
+	Default   bool   `json:"default"`
+	CreatedAt string `json:"created_at"`
+	UpdatedAt string `json:"updated_at"`
+}
+
+func (h *Handler) groupMembership(r *http.Request, m *domain.GroupMembership) groupMembershipJSON {
+	return groupMembershipJSON{
+		ID: m.ID, URL: h.base(r) + "/api/v2/group_memberships/" + strconv.FormatInt(m.ID, 10) + ".json",
+		UserID: m.UserID, GroupID: m.GroupID, Default: m.Default,
+		CreatedAt: v2Time(m.CreatedAt), UpdatedAt: v2Time(m.UpdatedAt),
+	}
+}
+
+func (h *Handler) groupMemberships(r *http.Request, ms []domain.GroupMembership) []groupMembershipJSON {
+	out := make([]groupMembershipJSON, len(ms))
+	for i := range ms {
+		out[i] = h.groupMembership(r, &ms[i])
+	}
+	return out
+}
+
+type organizationMembershipJSON struct {
+	ID               int64  `json:"id"`
+	URL              string `json:"url"`
+	UserID           int64  `json:"user_id"`
+	OrganizationID   int64  `json:"organization_id"`
+	OrganizationName string `json:"organization_name"`
+	Default          *bool  `json:"default"` // true or null, never false, as the spec says
+	ViewTickets      bool   `json:"view_tickets"`
+	CreatedAt        string `json:"created_at"`
+	UpdatedAt        string `json:"updated_at"`
+}
+
+func (h *Handler) organizationMembership(r *http.Request, m *domain.OrganizationMembership) organizationMembershipJSON {
+	var def *bool
+	if m.Default {
+		def = &m.Default
+	}
+	return organizationMembershipJSON{
+		ID: m.ID, URL: h.base(r) + "/api/v2/organization_memberships/" + strconv.FormatInt(m.ID, 10) + ".json",
+		UserID: m.UserID, OrganizationID: m.OrganizationID, OrganizationName: m.OrganizationName,
+		Default: def, ViewTickets: m.ViewTickets, CreatedAt: v2Time(m.CreatedAt), UpdatedAt: v2Time(m.UpdatedAt),
+	}
+}
+
+func (h *Handler) organizationMemberships(r *http.Request, ms []domain.OrganizationMembership) []organizationMembershipJSON {
+	out := make([]organizationMembershipJSON, len(ms))
+	for i := range ms {
+		out[i] = h.organizationMembership(r, &ms[i])
+	}
+	return out
+}
+
+// listBody is a list response: the list under its key plus the paging keys
+// of the style the client asked for.
+func (h *Handler) listBody(r *http.Request, key string, items any, p domain.PageInfo) map[string]any {
+	body := map[string]any{key: items}
+	if p.Cursor {
+		link := func(ok bool, param, cursor string) *string {
+			if !ok {
+				return nil
+			}
+			s := h.pageLink(r, map[string]string{param: cursor}, "page[after]", "page[before]")
+			return &s
+		}
+		body["meta"] = map[string]any{"has_more": p.HasMore, "after_cursor": text(p.AfterCursor), "before_cursor": text(p.BeforeCursor)}
+		body["links"] = map[string]any{
+			"next": link(p.NextCursor, "page[after]", p.AfterCursor),
+			"prev": link(p.PrevCursor, "page[before]", p.BeforeCursor),
+		}
+		return body
+	}
+	page := func(ok bool, n int) *string {
+		if !ok {
+			return nil
+		}
+		s := h.pageLink(r, map[string]string{"page": strconv.Itoa(n)})
+		return &s
+	}
+	body["next_page"] = page(p.HasNext, p.Number+1)
+	body["previous_page"] = page(p.HasPrev, p.Number-1)
+	body["count"] = p.Count
+	return body
+}
+
+// pageLink is the request's own absolute URL with set's parameters replaced
+// and drop's removed, so links repeat the page size and the filters.
+func (h *Handler) pageLink(r *http.Request, set map[string]string, drop ...string) string {
+	q := r.URL.Query()
+	for _, k := range drop {
+		q.Del(k)
+	}
+	for k, v := range set {
+		q.Set(k, v)
+	}
+	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+	return h.base(r) + u.String()
+}

@@ -1,0 +1,84 @@
+package jsonapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+// status is the only place the v2 API picks a status for an error.
+var status = map[domain.Kind]int{
+	domain.Invalid:         http.StatusUnprocessableEntity,
+	domain.SeatLimit:       http.StatusUnprocessableEntity, // v2 has no 507: MaxAgentExceeded in a RecordInvalid body
+	domain.Conflict:        http.StatusUnprocessableEntity,
+	domain.NotFound:        http.StatusNotFound,
+	domain.Unauthenticated: http.StatusUnauthorized,
+	domain.Forbidden:       http.StatusForbidden,
+	domain.BadRequest:      http.StatusBadRequest,
+	domain.TooMany:         http.StatusBadRequest,
+}
+
+// attributeError is a request value of the wrong JSON type; the real service
+// answers it with an error object instead of a string.
+type attributeError struct{ attribute, want string }
+
+func (e *attributeError) Error() string { return "invalid attribute " + e.attribute }
+
+type detail struct {
+	Description string `json:"description"`
+	Error       string `json:"error"`
+}
+
+// errorBody is the v2 error envelope clients parse: they branch on error and
+// show description and details.
+type errorBody struct {
+	Error       any                 `json:"error"`
+	Description string              `json:"description,omitempty"`
+	Details     map[string][]detail `json:"details,omitempty"`
+}
+
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooBig *http.MaxBytesError
+	var attr *attributeError
+	switch {
+	case errors.As(err, &tooBig):
+		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "RequestEntityTooLarge", Description: "The body is larger than 1 MiB"})
+		return
+	case errors.As(err, &attr):
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: map[string]string{
+			"title":   "Invalid attribute",
+			"message": "You passed an invalid value for the " + attr.attribute + " attribute. Invalid parameter: " + attr.attribute + " must be " + attr.want,
+		}})
+		return
+	}
+	e := domain.AsError(err)
+	code, ok := status[e.Kind]
+	if !ok {
+		h.log.ErrorContext(r.Context(), "v2 request failed", "method", r.Method, "route", routeOf(r), "err", err)
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "InternalError", Description: "Something went wrong on our side; the request may be retried"})
+		return
+	}
+	body := errorBody{Error: e.Code, Description: e.Msg}
+	switch e.Kind {
+	case domain.Invalid, domain.SeatLimit:
+		body = errorBody{Error: "RecordInvalid", Description: "Record validation errors", Details: map[string][]detail{}}
+		for _, f := range e.Fields {
+			body.Details[f.Field] = append(body.Details[f.Field], detail{Description: f.Description, Error: f.Code})
+		}
+	case domain.NotFound:
+		body = errorBody{Error: "RecordNotFound", Description: "Not found"}
+	case domain.Unauthenticated:
+		w.Header().Set("WWW-Authenticate", `Basic realm="Web Password"`)
+		body = errorBody{Error: e.Msg}
+	case domain.Forbidden:
+		body.Error = "Forbidden"
+	case domain.Conflict:
+		body = errorBody{Error: e.Msg}
+	case domain.BadRequest:
+		if body.Error == "" {
+			body.Error = "BadRequest"
+		}
+	}
+	writeJSON(w, code, body)
+}

@@ -1,0 +1,97 @@
+// Package jsonapi serves the v2 JSON Users API (/api/v2/...).
+package jsonapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/deskgate/deskgate/domain"
+	"github.com/gorilla/mux"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// Handler serves the v2 API from the domain service.
+type Handler struct {
+	svc  *domain.Service
+	base func(*http.Request) string // the origin of url fields and links
+	log  *slog.Logger
+}
+
+// New returns the v2 API's handler. base gives the origin
+// ("http://host:port") absolute URLs start with.
+func New(svc *domain.Service, base func(*http.Request) string, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, base: base, log: log}
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// adapt authenticates the request, limits its body and writes any error the
+// handler returns in the v2 format.
+func (h *Handler) adapt(f handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		r, err := h.authenticate(r)
+		if err == nil {
+			err = f(w, r)
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+		}
+	})
+}
+
+// authenticate puts the actor named by Basic credentials in the request's
+// context. Without them the service refuses every call but /users/me, which
+// answers with the anonymous user as the real API does.
+func (h *Handler) authenticate(r *http.Request) (*http.Request, error) {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return r, nil
+	}
+	a, err := h.svc.Authenticate(r.Context(), user, pass)
+	if err != nil {
+		return r, err
+	}
+	return r.WithContext(domain.WithActor(r.Context(), a)), nil
+}
+
+func routeOf(r *http.Request) string {
+	if t, err := mux.CurrentRoute(r).GetPathTemplate(); err == nil {
+		return t
+	}
+	return ""
+}
+
+// pathID reads a numeric route variable; the routes admit digits only.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(mux.Vars(r)[name], 10, 64)
+	if err != nil || id < 1 {
+		return 0, &domain.Error{Kind: domain.BadRequest, Code: "InvalidParameter", Msg: name + " must be a whole number from 1 to 9223372036854775807"}
+	}
+	return id, nil
+}
+
+// writeJSON encodes the whole body before sending the header, so a failed
+// encode cannot leave a half-written 200.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		code = http.StatusInternalServerError
+		body = []byte(`{"error":"InternalError","description":"The response could not be encoded"}`)
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json; charset=utf-8")
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	w.Write(body)
+}
+
+// noContent answers 204, as the v2 API does for deletions of memberships,
+// groups and organizations.
+func noContent(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,61 @@
+package jsonapi
+
+import (
+	"net/http"
+
+	"github.com/gorilla/mux"
+)
+
+// Routes mounts every v2 route on r. Each path also answers with a .json
+// suffix, which clients such as go-zendesk always append.
+func (h *Handler) Routes(r *mux.Router) {
+	const json = `{json:(?:\.json)?}`
+	route := func(method, path string, f handlerFunc) {
+		r.Handle("/api/v2"+path+json, h.adapt(f)).Methods(method)
+	}
+	const (
+		user   = "/users/{user_id:[0-9]+}"
+		gm     = user + "/group_memberships"
+		om     = user + "/organization_memberships"
+		get    = http.MethodGet
+		post   = http.MethodPost
+		put    = http.MethodPut
+		delete = http.MethodDelete
+	)
+	route(get, "/users", h.listUsers)
+	route(post, "/users", h.createUser)
+	route(get, "/users/show_many", h.showManyUsers)
+	route(get, "/users/count", h.countUsers)
+	route(get, "/users/me", h.me)
+	route(get, user, h.showUser)
+	route(put, user, h.updateUser)
+	route(delete, user, h.deleteUser)
+	route(get, user+"/related", h.related)
+	route(get, user+"/compliance_deletion_statuses", h.complianceDeletionStatuses)
+
+	route(get, gm, h.listGroupMemberships)
+	route(post, gm, h.createGroupMembership)
+	route(get, gm+"/{membership_id:[0-9]+}", h.showGroupMembership)
+	route(delete, gm+"/{membership_id:[0-9]+}", h.deleteGroupMembership)
+	route(put, gm+"/{membership_id:[0-9]+}/make_default", h.makeDefaultGroupMembership)
+
+	route(get, om, h.listOrganizationMemberships)
+	route(post, om, h.createOrganizationMembership)
+	route(get, om+"/{membership_id:[0-9]+}", h.showOrganizationMembership)
+	route(delete, om+"/{membership_id:[0-9]+}", h.deleteOrganizationMembership)
+	route(put, om+"/{membership_id:[0-9]+}/make_default", h.makeDefaultOrganizationMembership)
+	route(put, user+"/organizations/{organization_id:[0-9]+}/make_default", h.makeDefaultOrganization)
+	route(delete, user+"/organizations/{organization_id:[0-9]+}", h.unassignOrganization)
+
+	route(get, "/groups", h.listGroups)
+	route(post, "/groups", h.createGroup)
+	route(get, "/groups/{group_id:[0-9]+}", h.showGroup)
+	route(put, "/groups/{group_id:[0-9]+}", h.updateGroup)
+	route(delete, "/groups/{group_id:[0-9]+}", h.deleteGroup)
+
+	route(get, "/organizations", h.listOrganizations)
+	route(post, "/organizations", h.createOrganization)
+	route(get, "/organizations/{organization_id:[0-9]+}", h.showOrganization)
+	route(put, "/organizations/{organization_id:[0-9]+}", h.updateOrganization)
+	route(delete, "/organizations/{organization_id:[0-9]+}", h.deleteOrganization)
+}

@@ -1,0 +1,229 @@
+package jsonapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.User(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": h.user(r, u)})
+	return nil
+}
+
+// userFilter reads the list filters: role, role[] (several),
+// permission_set and external_id. Unknown and empty parameters are ignored,
+// as go-zendesk sends an empty query= with every list.
+func userFilter(r *http.Request) (domain.UserFilter, error) {
+	q := r.URL.Query()
+	var f domain.UserFilter
+	for _, name := range append(q["role[]"], q.Get("role")) {
+		if name == "" {
+			continue
+		}
+		role, ok := domain.ParseRole(name)
+		if !ok {
+			return f, &domain.Error{Kind: domain.BadRequest, Code: "InvalidParameter", Msg: `role must be "end-user", "agent" or "admin"`}
+		}
+		f.Roles = append(f.Roles, role)
+	}
+	if s := q.Get("permission_set"); s != "" {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id < 1 {
+			return f, &domain.Error{Kind: domain.BadRequest, Code: "InvalidParameter", Msg: "permission_set must be a custom role id"}
+		}
+		f.CustomRoleID = id
+	}
+	f.ExternalID = q.Get("external_id")
+	return f, nil
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
+	f, err := userFilter(r)
+	if err != nil {
+		return err
+	}
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	us, info, err := h.svc.Users(r.Context(), f, p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h.listBody(r, "users", h.users(r, us), info))
+	return nil
+}
+
+func (h *Handler) countUsers(w http.ResponseWriter, r *http.Request) error {
+	f, err := userFilter(r)
+	if err != nil {
+		return err
+	}
+	n, err := h.svc.CountUsers(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"count": map[string]any{
+		"value": n, "refreshed_at": v2Time(h.svc.Now()),
+	}})
+	return nil
+}
+
+// showManyUsers answers ?ids=1,2 or ?external_ids=a,b in the order asked.
+func (h *Handler) showManyUsers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var us []*domain.User
+	var err error
+	switch {
+	case q.Has("ids"):
+		var ids []int64
+		if ids, err = idList(q.Get("ids"), "ids"); err == nil {
+			us, err = h.svc.UsersByIDs(r.Context(), ids)
+		}
+	case q.Has("external_ids"):
+		var ext []string
+		for _, s := range strings.Split(q.Get("external_ids"), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				ext = append(ext, s)
+			}
+		}
+		us, err = h.svc.UsersByExternalIDs(r.Context(), ext)
+	default:
+		err = &domain.Error{Kind: domain.BadRequest, Code: "InvalidParameter", Msg: "Pass ids=1,2,3 or external_ids=a,b,c"}
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h.listBody(r, "users", h.users(r, us), domain.PageInfo{Number: 1, Count: len(us)}))
+	return nil
+}
+
+// anonymousUser is what /users/me shows a caller without valid credentials:
+// the real service answers 200 with a placeholder rather than 401.
+var anonymousUser = map[string]any{
+	"id": nil, "url": nil, "name": "Anonymous user", "email": "invalid@example.com", "role": "end-user",
+	"verified": false, "active": true, "locale": "en-US", "locale_id": 1, "time_zone": domain.DefaultZone.Name,
+	"iana_time_zone": domain.DefaultZone.IANA, "organization_id": nil, "photo": nil, "phone": nil,
+	"shared_phone_number": false, "created_at": nil, "updated_at": nil,
+}
+
+func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
+	u, token, err := h.svc.Me(r.Context())
+	if domain.KindOf(err) == domain.Unauthenticated {
+		writeJSON(w, http.StatusOK, map[string]any{"user": anonymousUser})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	body := h.user(r, u)
+	if full, ok := body.(*userJSON); ok {
+		full.AuthenticityToken = token
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": body})
+	return nil
+}
+
+func (h *Handler) readUser(r *http.Request) (domain.UserChanges, error) {
+	var in userInput
+	if err := decode(r, "user", &in); err != nil {
+		return domain.UserChanges{}, err
+	}
+	return in.changes()
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
+	c, err := h.readUser(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.CreateUser(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", h.userURL(r, u.ID))
+	writeJSON(w, http.StatusCreated, map[string]any{"user": h.user(r, u)})
+	return nil
+}
+
+func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	c, err := h.readUser(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.UpdateUser(r.Context(), id, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": h.user(r, u)})
+	return nil
+}
+
+// deleteUser soft-deletes: 200 with the user, now inactive.
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.DeleteUser(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": h.user(r, u)})
+	return nil
+}
+
+func (h *Handler) related(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	rel, err := h.svc.UserRelated(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user_related": map[string]int{
+		"assigned_tickets":           rel.AssignedTickets,
+		"requested_tickets":          rel.RequestedTickets,
+		"ccd_tickets":                rel.CCDTickets,
+		"organization_subscriptions": rel.OrganizationSubscriptions,
+	}})
+	return nil
+}
+
+func (h *Handler) complianceDeletionStatuses(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "user_id")
+	if err != nil {
+		return err
+	}
+	p, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	sts, info, err := h.svc.ComplianceDeletionStatuses(r.Context(), id, r.URL.Query().Get("application"), p)
+	if err != nil {
+		return err
+	}
+	out := make([]map[string]any, len(sts))
+	for i, s := range sts {
+		out[i] = map[string]any{"action": s.Action, "application": s.Application, "account_subdomain": "deskgate",
+			"executer_id": nullID(s.ExecuterID), "user_id": s.UserID, "created_at": s.CreatedAt}
+	}
+	writeJSON(w, http.StatusOK, h.listBody(r, "compliance_deletion_statuses", out, info))
+	return nil
+}

@@ -1,0 +1,237 @@
+// Package storage keeps deskgate's data in SQLite. All SQL lives here.
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deskgate/deskgate/domain"
+	"github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the SQLite store: one connection for writes, a pool for reads.
+type DB struct {
+	reader // over the read pool
+	write  *sql.DB
+	read   *sql.DB
+	log    *slog.Logger
+
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+var _ domain.Store = (*DB)(nil)
+
+// settings shared by both pools. synchronous=NORMAL in WAL mode: a process
+// crash (even SIGKILL) loses no committed transaction; a power loss or kernel
+// crash may roll back the last commits before a checkpoint, but never
+// corrupts the file. FULL would cost about five times the commit rate.
+const commonParams = "_foreign_keys=1&_busy_timeout=5000&_synchronous=NORMAL&_stmt_cache_size=64"
+
+// journalSizeLimit caps the WAL file left after a checkpoint, so that a write
+// burst does not leave a file of gigabytes that slows every read.
+const journalSizeLimit = 64 << 20
+
+// checkpointEvery is how often a full checkpoint runs after writes. SQLite's
+// automatic checkpoints are passive: under steady reads they may never reach
+// the end of the WAL, which then grows without bound.
+const checkpointEvery = 5 * time.Second
+
+// Open opens (creating if needed) and migrates the database at path. It
+// refuses a file that is not a deskgate database, is damaged, or was written
+// by a newer deskgate.
+func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + commonParams
+	write := sql.OpenDB(connector{dsn: base + "&_journal_mode=WAL&_txlock=immediate"})
+	write.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
+	write.SetConnMaxLifetime(0)
+	db := &DB{write: write, log: log, stop: make(chan struct{})}
+	if err := db.check(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	db.read = sql.OpenDB(connector{dsn: base + "&_query_only=1"})
+	db.read.SetMaxOpenConns(8)
+	db.read.SetMaxIdleConns(8)
+	db.reader = reader{db.read}
+	db.done.Add(1)
+	go db.checkpoints()
+	return db, nil
+}
+
+// connector opens go-sqlite3 connections with the settings the DSN cannot carry.
+type connector struct{ dsn string }
+
+var sqliteDriver = &sqlite3.SQLiteDriver{
+	ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		_, err := c.Exec("PRAGMA journal_size_limit = "+strconv.Itoa(journalSizeLimit), nil)
+		return err
+	},
+}
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return sqliteDriver.Open(c.dsn) }
+func (c connector) Driver() driver.Driver                        { return sqliteDriver }
+
+// Close stops the checkpointer, checkpoints the WAL and closes both pools.
+func (db *DB) Close() error {
+	close(db.stop)
+	db.done.Wait()
+	rerr := db.read.Close()
+	_, cerr := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+	return errors.Join(rerr, cerr, db.write.Close())
+}
+
+func (db *DB) checkpoints() {
+	defer db.done.Done()
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-db.stop:
+			return
+		case <-t.C:
+			var busy, logged, done int
+			err := db.write.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logged, &done)
+			if err != nil {
+				db.log.Warn("wal checkpoint", "err", err)
+			}
+		}
+	}
+}
+
+// check refuses files that are not SQLite, are damaged, or hold another
+// application's tables. sql.Open never fails on a bad file; the first
+// statement does, and only quick_check finds damaged pages.
+func (db *DB) check(ctx context.Context) error {
+	var result string
+	if err := db.write.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&result); err != nil {
+		return fmt.Errorf("not a usable SQLite database: %w", err)
+	}
+	if result != "ok" {
+		return fmt.Errorf("the database is damaged (quick_check: %s); restore it from a backup", result)
+	}
+	var tables, versioned int
+	err := db.write.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE name = 'schema_version')
+		FROM sqlite_master WHERE type = 'table'`).Scan(&tables, &versioned)
+	if err != nil {
+		return err
+	}
+	if tables > 0 && versioned == 0 {
+		return errors.New("the file holds tables but is not a deskgate database; refusing to change it")
+	}
+	return nil
+}
+
+// migrate applies the embedded migrations not yet recorded, each in its own
+// transaction, in file-name order.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
+		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	var current int
+	if err := db.write.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&current); err != nil {
+		return err
+	}
+	if current > len(names) {
+		return fmt.Errorf("the database has schema version %d, newer than this deskgate knows (%d); use a newer deskgate", current, len(names))
+	}
+	for i, name := range names[current:] {
+		version := current + i + 1
+		text, err := migrations.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = db.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, string(text)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", version, time.Now().Unix())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// InTx runs fn in one write transaction (BEGIN IMMEDIATE: a read-then-write
+// such as the seat check cannot fail halfway on a lock).
+func (db *DB) InTx(ctx context.Context, fn func(domain.Tx) error) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(&txStore{reader{tx}}) })
+}
+
+// querier is what *sql.DB and *sql.Tx share.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader implements domain.Reader over the read pool or a transaction.
+type reader struct{ q querier }
+
+// txStore implements domain.Tx.
+type txStore struct{ reader }
+
+// notFound maps sql.ErrNoRows to the domain's NotFound.
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return domain.ErrNotFound
+	}
+	return err
+}
+
+// constraint maps a uniqueness violation that slipped past the domain's
+// checks (two requests racing) to Conflict; other errors pass through.
+func constraint(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey) {
+		return &domain.Error{Kind: domain.Conflict, Msg: "A record with the same unique value already exists", Err: err}
+	}
+	return err
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}

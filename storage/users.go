@@ -1,0 +1,305 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+// userColumns is the one SELECT list for users; scanUser reads it. The
+// primary email and the default organization are derived from their tables.
+const userColumns = `u.id, u.name,
+	coalesce((SELECT value FROM identities WHERE user_id = u.id AND type = 'email' AND is_primary), ''),
+	u.role, u.restriction, u.active, u.verified, u.suspended, u.owner, coalesce(u.external_id, ''),
+	u.alias, u.phone, u.shared_phone_number, u.notes, u.details, u.signature, u.locale, u.time_zone,
+	u.time_format, coalesce((SELECT organization_id FROM organization_memberships WHERE user_id = u.id AND is_default), 0),
+	coalesce(u.custom_role_id, 0), u.moderator, u.only_private_comments, u.tags, u.user_fields,
+	u.created_at, u.updated_at, coalesce(u.last_login_at, 0)`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanUser(sc scanner) (*domain.User, error) {
+	var u domain.User
+	var zone, tags, fields string
+	var created, updated, login int64
+	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.Role, &u.Restriction, &u.Active, &u.Verified, &u.Suspended,
+		&u.Owner, &u.ExternalID, &u.Alias, &u.Phone, &u.SharedPhoneNumber, &u.Notes, &u.Details, &u.Signature,
+		&u.Locale, &zone, &u.TimeFormat, &u.OrganizationID, &u.CustomRoleID, &u.Moderator,
+		&u.OnlyPrivateComments, &tags, &fields, &created, &updated, &login)
+	if err != nil {
+		return nil, err
+	}
+	u.TimeZone, _ = domain.ZoneByName(zone)
+	if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(fields), &u.UserFields); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = unix(created), unix(updated), unix(login)
+	return &u, nil
+}
+
+func unix(s int64) time.Time {
+	if s == 0 {
+		return time.Time{}
+	}
+	return time.Unix(s, 0).UTC()
+}
+
+// unixOrNil stores a zero time as NULL.
+func unixOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Unix()
+}
+
+// queryUsers runs a user query and loads the users' group memberships.
+func (r reader) queryUsers(ctx context.Context, query string, args ...any) ([]*domain.User, error) {
+	rows, err := r.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var us []*domain.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return us, r.loadGroups(ctx, us)
+}
+
+func (r reader) UserByID(ctx context.Context, id int64) (*domain.User, error) {
+	us, err := r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id)
+	if err != nil {
+		return nil, err
+	}
+	if len(us) == 0 {
+		return nil, domain.ErrNotFound
+	}
+	return us[0], nil
+}
+
+// idsJSON passes a list of ids as one JSON parameter, so one prepared
+// statement serves any number of ids.
+func idsJSON[T any](ids []T) string {
+	b, _ := json.Marshal(ids)
+	return string(b)
+}
+
+func (r reader) UsersByIDs(ctx context.Context, ids []int64) ([]*domain.User, error) {
+	return r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN (SELECT value FROM json_each(?))", idsJSON(ids))
+}
+
+func (r reader) UsersByExternalIDs(ctx context.Context, externalIDs []string) ([]*domain.User, error) {
+	return r.queryUsers(ctx, `SELECT `+userColumns+` FROM users u
+		WHERE u.external_id COLLATE NOCASE IN (SELECT value FROM json_each(?))`, idsJSON(externalIDs))
+}
+
+// userWhere builds the WHERE clause of a filtered user list.
+func userWhere(f domain.UserFilter) (string, []any) {
+	var conds []string
+	var args []any
+	if !f.IncludeInactive {
+		conds = append(conds, "u.active = 1")
+	}
+	if len(f.Roles) > 0 {
+		conds = append(conds, "u.role IN ("+placeholders(len(f.Roles))+")")
+		for _, r := range f.Roles {
+			args = append(args, r)
+		}
+	}
+	if f.CustomRoleID != 0 {
+		conds = append(conds, "u.custom_role_id = ?")
+		args = append(args, f.CustomRoleID)
+	}
+	if f.ExternalID != "" {
+		conds = append(conds, "u.external_id = ? COLLATE NOCASE")
+		args = append(args, f.ExternalID)
+	}
+	if f.NameContains != "" {
+		conds = append(conds, `u.name LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+likeEscaper.Replace(f.NameContains)+"%")
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// windowed adds a window's keyset condition, order and limit to a query
+// whose WHERE clause is where. Before a cursor it reads backwards and
+// restores ascending order on the way out.
+func windowed(selectFrom, where string, args []any, w domain.Window, idCol string) (string, []any) {
+	add := func(cond string) {
+		if where == "" {
+			where = " WHERE " + cond
+		} else {
+			where += " AND " + cond
+		}
+	}
+	switch {
+	case w.AfterID != 0:
+		add(idCol + " > ?")
+		args = append(args, w.AfterID)
+	case w.BeforeID != 0:
+		add(idCol + " < ?")
+		args = append(args, w.BeforeID)
+		q := "SELECT * FROM (" + selectFrom + where + " ORDER BY " + idCol + " DESC LIMIT ?) ORDER BY 1"
+		return q, append(args, w.Limit)
+	}
+	return selectFrom + where + " ORDER BY " + idCol + " LIMIT ? OFFSET ?", append(args, w.Limit, w.Offset)
+}
+
+func (r reader) Users(ctx context.Context, f domain.UserFilter, w domain.Window) ([]*domain.User, error) {
+	where, args := userWhere(f)
+	q, args := windowed("SELECT "+userColumns+" FROM users u", where, args, w, "u.id")
+	return r.queryUsers(ctx, q, args...)
+}
+
+func (r reader) CountUsers(ctx context.Context, f domain.UserFilter) (int, error) {
+	where, args := userWhere(f)
+	var n int
+	err := r.q.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&n)
+	return n, err
+}
+
+func (r reader) CountUsersTotal(ctx context.Context) (int, error) {
+	var n int
+	err := r.q.QueryRowContext(ctx, "SELECT count(*) FROM users").Scan(&n)
+	return n, err
+}
+
+func (r reader) UsersByPosition(ctx context.Context, first, limit int) ([]*domain.User, error) {
+	return r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.position >= ? AND u.position < ? ORDER BY u.position",
+		first, first+limit)
+}
+
+const principalColumns = "u.id, u.role, u.owner, u.active, u.password_hash, coalesce(u.last_login_at, 0)"
+
+func scanPrincipal(row *sql.Row) (*domain.Principal, error) {
+	var p domain.Principal
+	var login int64
+	if err := row.Scan(&p.ID, &p.Role, &p.Owner, &p.Active, &p.PasswordHash, &login); err != nil {
+		return nil, notFound(err)
+	}
+	p.LastLoginAt = unix(login)
+	return &p, nil
+}
+
+func (r reader) PrincipalByEmail(ctx context.Context, email string) (*domain.Principal, error) {
+	return scanPrincipal(r.q.QueryRowContext(ctx, `SELECT `+principalColumns+`
+		FROM identities i JOIN users u ON u.id = i.user_id
+		WHERE i.type = 'email' AND i.value = ? COLLATE NOCASE`, email))
+}
+
+func (r reader) PrincipalByToken(ctx context.Context, tokenHash []byte) (*domain.Principal, error) {
+	return scanPrincipal(r.q.QueryRowContext(ctx, `SELECT `+principalColumns+`
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, tokenHash))
+}
+
+func (r reader) Secret(ctx context.Context, purpose string) ([]byte, error) {
+	var b []byte
+	err := r.q.QueryRowContext(ctx, "SELECT value FROM secrets WHERE purpose = ?", purpose).Scan(&b)
+	return b, notFound(err)
+}
+
+func (t *txStore) CountSeats(ctx context.Context) (int, error) {
+	return t.CountUsers(ctx, domain.UserFilter{Roles: []domain.Role{domain.Agent, domain.Admin}})
+}
+
+func (t *txStore) UserIDByEmail(ctx context.Context, email string) (int64, error) {
+	var id int64
+	err := t.q.QueryRowContext(ctx, "SELECT user_id FROM identities WHERE type = 'email' AND value = ? COLLATE NOCASE", email).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return id, err
+}
+
+func (t *txStore) UserIDByExternalID(ctx context.Context, externalID string) (int64, error) {
+	var id int64
+	err := t.q.QueryRowContext(ctx, "SELECT id FROM users WHERE external_id = ? COLLATE NOCASE", externalID).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return id, err
+}
+
+// userValues lists the writable columns of u in the order of userSets.
+func userValues(u *domain.User) []any {
+	tags, _ := json.Marshal(u.Tags)
+	fields, _ := json.Marshal(u.UserFields)
+	return []any{u.Name, u.Role, u.Restriction, u.Active, u.Verified, u.Suspended, u.Owner, nullText(u.ExternalID),
+		u.Alias, u.Phone, u.SharedPhoneNumber, u.Notes, u.Details, u.Signature, u.Locale, u.TimeZone.Name,
+		u.TimeFormat, nullID(u.CustomRoleID), u.Moderator, u.OnlyPrivateComments, string(tags), string(fields),
+		u.CreatedAt.Unix(), u.UpdatedAt.Unix()}
+}
+
+const userSets = `name, role, restriction, active, verified, suspended, owner, external_id, alias, phone,
+	shared_phone_number, notes, details, signature, locale, time_zone, time_format, custom_role_id, moderator,
+	only_private_comments, tags, user_fields, created_at, updated_at`
+
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func (t *txStore) InsertUser(ctx context.Context, u *domain.User) error {
+	res, err := t.q.ExecContext(ctx, `INSERT INTO users (position, `+userSets+`)
+		VALUES ((SELECT coalesce(max(position) + 1, 0) FROM users), `+placeholders(24)+`)`, userValues(u)...)
+	if err != nil {
+		return constraint(err)
+	}
+	u.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *txStore) UpdateUser(ctx context.Context, u *domain.User) error {
+	sets := strings.ReplaceAll(strings.Join(strings.Fields(userSets), " "), ",", " = ?,") + " = ?"
+	_, err := t.q.ExecContext(ctx, "UPDATE users SET "+sets+" WHERE id = ?", append(userValues(u), u.ID)...)
+	return constraint(err)
+}
+
+func (t *txStore) AddEmailIdentity(ctx context.Context, userID int64, email string, primary, verified bool, now time.Time) error {
+	_, err := t.q.ExecContext(ctx, `INSERT INTO identities (user_id, type, value, verified, is_primary, created_at, updated_at)
+		VALUES (?, 'email', ?, ?, ?, ?, ?)`, userID, email, verified, primary, now.Unix(), now.Unix())
+	return constraint(err)
+}
+
+func (t *txStore) SetPasswordHash(ctx context.Context, userID int64, hash string) error {
+	_, err := t.q.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, userID)
+	return err
+}
+
+func (t *txStore) AddToken(ctx context.Context, userID int64, tokenHash []byte, now time.Time) error {
+	_, err := t.q.ExecContext(ctx, "INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES (?, ?, ?)", userID, tokenHash, now.Unix())
+	return constraint(err)
+}
+
+func (t *txStore) TouchLogin(ctx context.Context, userID int64, at time.Time) error {
+	_, err := t.q.ExecContext(ctx, "UPDATE users SET last_login_at = ? WHERE id = ?", at.Unix(), userID)
+	return err
+}

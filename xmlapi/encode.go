@@ -1,0 +1,116 @@
+package xmlapi
+
+import (
+	"bytes"
+	"encoding/xml"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+// xmlWriter writes the legacy API's indented XML. The documents are small
+// and flat, so a writer beats building a tree (etree) and then serializing it.
+type xmlWriter struct {
+	bytes.Buffer
+	depth int
+}
+
+func (b *xmlWriter) start() { b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n") }
+
+func (b *xmlWriter) indent() {
+	for range b.depth {
+		b.WriteString("  ")
+	}
+}
+
+func (b *xmlWriter) open(tag string) {
+	b.indent()
+	b.WriteString("<" + tag + ">\n")
+	b.depth++
+}
+
+func (b *xmlWriter) close(tag string) {
+	b.depth--
+	b.indent()
+	b.WriteString("</" + tag + ">\n")
+}
+
+func (b *xmlWriter) elem(tag, text string) {
+	b.indent()
+	b.WriteString("<" + tag + ">")
+	xml.EscapeText(b, []byte(text))
+	b.WriteString("</" + tag + ">\n")
+}
+
+func (b *xmlWriter) send(w http.ResponseWriter, code int) {
+	writeXML(w, code, b.Bytes())
+}
+
+// writeXML sends a complete body: it is built before the header goes out,
+// so a failure cannot leave a half-written 200.
+func writeXML(w http.ResponseWriter, code int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/xml; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	w.Write(body)
+}
+
+// legacyTime is the legacy timestamp form, UTC with a Z: 2007-05-15T18:07:57Z.
+func legacyTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// user writes one <user> with exactly the seed's elements, in its order.
+// now picks the year whose standard offset the time zone shows.
+func (b *xmlWriter) user(u *domain.User, now time.Time) {
+	b.open("user")
+	b.elem("created-at", legacyTime(u.CreatedAt))
+	b.elem("email", u.Email)
+	b.elem("id", strconv.FormatInt(u.ID, 10))
+	b.elem("is-active", strconv.FormatBool(u.Active))
+	b.elem("is-verified", strconv.FormatBool(u.Verified))
+	b.elem("name", u.Name)
+	b.elem("roles", strconv.Itoa(u.Role.LegacyCode()))
+	b.elem("restriction-id", strconv.Itoa(int(u.Restriction)))
+	b.elem("time-format", strconv.Itoa(u.TimeFormat))
+	b.elem("time-zone", u.TimeZone.LegacyName(now))
+	b.elem("updated-at", legacyTime(u.UpdatedAt))
+	if len(u.Groups) == 0 {
+		b.elem("groups", "")
+	} else {
+		b.groups(u.Groups)
+	}
+	b.close("user")
+}
+
+func (b *xmlWriter) groups(ms []domain.GroupMembership) {
+	b.open("groups")
+	for _, m := range ms {
+		b.open("group")
+		b.elem("id", strconv.FormatInt(m.GroupID, 10))
+		b.elem("is-active", strconv.FormatBool(!m.Group.Deleted))
+		b.elem("name", m.Group.Name)
+		b.close("group")
+	}
+	b.close("groups")
+}
+
+func (h *Handler) writeUser(w http.ResponseWriter, code int, u *domain.User) {
+	var b xmlWriter
+	b.start()
+	b.user(u, h.svc.Now())
+	b.send(w, code)
+}
+
+func (h *Handler) writeUsers(w http.ResponseWriter, us []*domain.User) {
+	var b xmlWriter
+	b.start()
+	b.open("users")
+	now := h.svc.Now()
+	for _, u := range us {
+		b.user(u, now)
+	}
+	b.close("users")
+	b.send(w, http.StatusOK)
+}

@@ -1,0 +1,60 @@
+package xmlapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+// status is the only place the legacy API picks a status for an error.
+var status = map[domain.Kind]int{
+	domain.Invalid:         http.StatusUnprocessableEntity,
+	domain.Conflict:        http.StatusUnprocessableEntity,
+	domain.TooMany:         http.StatusUnprocessableEntity,
+	domain.NotFound:        http.StatusNotFound,
+	domain.Unauthenticated: http.StatusUnauthorized,
+	domain.Forbidden:       http.StatusForbidden,
+	domain.SeatLimit:       http.StatusInsufficientStorage,
+	domain.BadRequest:      http.StatusBadRequest,
+}
+
+// writeError answers with <errors><error>…</error></errors>: one <error> per
+// invalid field, in Rails' full-message style, or the error's message.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeErrors(w, http.StatusRequestEntityTooLarge, "The body is larger than 1 MiB.")
+		return
+	}
+	e := domain.AsError(err)
+	code, ok := status[e.Kind]
+	if !ok {
+		h.log.ErrorContext(r.Context(), "legacy request failed", "method", r.Method, "route", routeOf(r), "err", err)
+		writeErrors(w, http.StatusInternalServerError, "Something went wrong on our side; the request may be retried.")
+		return
+	}
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="deskgate"`)
+	}
+	if len(e.Fields) == 0 {
+		writeErrors(w, code, e.Msg)
+		return
+	}
+	msgs := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		msgs[i] = f.Message
+	}
+	writeErrors(w, code, msgs...)
+}
+
+func writeErrors(w http.ResponseWriter, code int, msgs ...string) {
+	var b xmlWriter
+	b.start()
+	b.open("errors")
+	for _, m := range msgs {
+		b.elem("error", m)
+	}
+	b.close("errors")
+	b.send(w, code)
+}

@@ -1,0 +1,180 @@
+// Package xmlapi serves the retired legacy XML Users API (/users.xml).
+package xmlapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/deskgate/deskgate/domain"
+	"github.com/gorilla/mux"
+)
+
+// Handler serves the legacy API from the domain service.
+type Handler struct {
+	svc  *domain.Service
+	base func(*http.Request) string // the origin for Location headers
+	log  *slog.Logger
+}
+
+// New returns the legacy API's handler. base gives the origin
+// ("http://host:port") absolute URLs start with.
+func New(svc *domain.Service, base func(*http.Request) string, log *slog.Logger) *Handler {
+	return &Handler{svc: svc, base: base, log: log}
+}
+
+// Routes mounts every legacy route on r.
+func (h *Handler) Routes(r *mux.Router) {
+	r.Handle("/users.xml", h.adapt(h.listUsers)).Methods(http.MethodGet)
+	r.Handle("/users.xml", h.adapt(h.createUser)).Methods(http.MethodPost)
+	r.Handle("/users/{id:[0-9]+}.xml", h.adapt(h.showUser)).Methods(http.MethodGet)
+	r.Handle("/users/{id:[0-9]+}.xml", h.adapt(h.updateUser)).Methods(http.MethodPut)
+	r.Handle("/users/{id:[0-9]+}.xml", h.adapt(h.deleteUser)).Methods(http.MethodDelete)
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// adapt authenticates the request, limits its body and writes any error the
+// handler returns in the legacy format.
+func (h *Handler) adapt(f handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		r, err := h.authenticate(r)
+		if err == nil {
+			err = f(w, r)
+		}
+		if err != nil {
+			h.writeError(w, r, err)
+		}
+	})
+}
+
+// authenticate puts the actor named by Basic credentials in the request's
+// context. Without credentials the service refuses every call itself.
+func (h *Handler) authenticate(r *http.Request) (*http.Request, error) {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return r, nil
+	}
+	a, err := h.svc.Authenticate(r.Context(), user, pass)
+	if err != nil {
+		return r, err
+	}
+	return r.WithContext(domain.WithActor(r.Context(), a)), nil
+}
+
+func routeOf(r *http.Request) string {
+	if t, err := mux.CurrentRoute(r).GetPathTemplate(); err == nil {
+		return t
+	}
+	return ""
+}
+
+// pathID reads the {id} of the route; the route admits digits only.
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	if err != nil || id < 1 {
+		return 0, domain.ErrNotFound // too large to be any user's id
+	}
+	return id, nil
+}
+
+func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.User(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	h.writeUser(w, http.StatusOK, u)
+	return nil
+}
+
+// listUsers serves both the full list and the search (?query=John&role=2).
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	page := 1
+	if s := q.Get("page"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return badRequest("page must be a whole number from 1 up, e.g. ?page=2")
+		}
+		page = n
+	}
+	var role *domain.Role
+	if s := q.Get("role"); s != "" {
+		code, err := strconv.Atoi(s)
+		rl, ok := domain.RoleFromLegacy(code)
+		if err != nil || !ok {
+			return badRequest("role must be 0 (end user), 2 (administrator) or 4 (agent)")
+		}
+		role = &rl
+	}
+	us, err := h.svc.LegacyUsers(r.Context(), strings.TrimSpace(q.Get("query")), role, page)
+	if err != nil {
+		return err
+	}
+	h.writeUsers(w, us)
+	return nil
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
+	c, err := h.readChanges(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.CreateUser(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", h.base(r)+"/users/"+strconv.FormatInt(u.ID, 10)+".xml")
+	h.writeUser(w, http.StatusCreated, u)
+	return nil
+}
+
+func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	c, err := h.readChanges(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.UpdateUser(r.Context(), id, c)
+	if err != nil {
+		return err
+	}
+	h.writeUser(w, http.StatusOK, u)
+	return nil
+}
+
+// deleteUser deactivates the user: legacy "destroy" is a soft delete.
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	u, err := h.svc.DeleteUser(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	h.writeUser(w, http.StatusOK, u)
+	return nil
+}
+
+// readChanges authenticates before reading: an anonymous caller's body is
+// never parsed.
+func (h *Handler) readChanges(r *http.Request) (domain.UserChanges, error) {
+	if domain.ActorFrom(r.Context()) == nil {
+		return domain.UserChanges{}, &domain.Error{Kind: domain.Unauthenticated, Msg: "Couldn't authenticate you"}
+	}
+	d, err := readDocument(r)
+	if err != nil {
+		return domain.UserChanges{}, err
+	}
+	return d.changes()
+}
