@@ -1,0 +1,176 @@
+package deskgate_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deskgate/deskgate"
+	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/storage"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// Fixed credentials of the account owner every test server starts with.
+const (
+	ownerEmail    = "owner@example.com"
+	ownerPassword = "owner-secret"
+	ownerToken    = "owner-api-token-0123456789"
+	testBaseURL   = "https://help.example.com"
+)
+
+// clock is a settable clock: goldens hold fixed timestamps.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// server is a real deskgate: a SQLite file in a temp dir, the real service
+// and router behind httptest.
+type server struct {
+	*httptest.Server
+	t     *testing.T
+	svc   *domain.Service
+	db    *storage.DB
+	clock *clock
+	path  string
+}
+
+type serverOptions struct {
+	seats int
+}
+
+func newServer(t *testing.T, opts serverOptions) *server {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "deskgate.db")
+	db, err := storage.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{now: time.Date(2026, 5, 15, 18, 7, 57, 0, time.UTC)}
+	svc, err := domain.NewService(ctx, db, domain.Config{
+		AgentSeats: opts.seats,
+		Now:        clk.Now,
+		Random:     rand.NewChaCha8([32]byte{}), // deterministic salts and tokens
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Bootstrap(ctx, domain.Owner{Email: ownerEmail, Password: ownerPassword, Token: ownerToken}); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, svc: svc, db: db, clock: clk, path: path}
+	s.Server = httptest.NewServer(deskgate.NewHandler(svc, testBaseURL, nil))
+	t.Cleanup(func() {
+		s.Close()
+		db.Close()
+	})
+	return s
+}
+
+// creds are Basic auth credentials; the zero value sends none.
+type creds struct{ user, pass string }
+
+var owner = creds{ownerEmail + "/token", ownerToken}
+
+// response is what a request got back.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// do sends a request and reads the whole response.
+func (s *server) do(c creds, method, path, contentType, body string) response {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if c.user != "" {
+		req.SetBasicAuth(c.user, c.pass)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// dump renders a response for a golden file: the status line, the headers
+// clients rely on, and the body.
+func (r response) dump() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "HTTP %d %s\n", r.status, http.StatusText(r.status))
+	var keys []string
+	for k := range r.header {
+		switch k {
+		case "Content-Type", "Location", "Www-Authenticate":
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(k + ": " + r.header.Get(k) + "\n")
+	}
+	b.WriteString("\n")
+	b.Write(r.body)
+	return b.Bytes()
+}
+
+// golden compares got with testdata/name, or rewrites it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (a new case: run once with -update, then read the file before committing it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
+	}
+}
