@@ -248,16 +248,15 @@ var zones = sync.OnceValue(func() *zoneIndex {
 // Location returns the IANA location of the zone.
 func (z Zone) Location() *time.Location { return zones().location[z.Name] }
 
-// StandardOffset is the zone's offset from UTC outside daylight saving time
-// in the year of t, as Rails' utc_offset reports it.
+// StandardOffset is the zone's offset from UTC outside summer time in the
+// year of t, as Rails' utc_offset reports it: the smaller of January's and
+// July's offsets. (IsDST cannot tell: Europe/Dublin marks its winter time as
+// the "daylight" one.)
 func (z Zone) StandardOffset(t time.Time) time.Duration {
 	loc := z.Location()
-	jan := time.Date(t.Year(), time.January, 1, 0, 0, 0, 0, loc)
-	if jan.IsDST() { // southern hemisphere: January is summer
-		jan = time.Date(t.Year(), time.July, 1, 0, 0, 0, 0, loc)
-	}
-	_, secs := jan.Zone()
-	return time.Duration(secs) * time.Second
+	_, jan := time.Date(t.Year(), time.January, 1, 0, 0, 0, 0, loc).Zone()
+	_, jul := time.Date(t.Year(), time.July, 1, 0, 0, 0, 0, loc).Zone()
+	return time.Duration(min(jan, jul)) * time.Second
 }
 
 // LegacyName is the zone as the legacy API shows it at time t, e.g.

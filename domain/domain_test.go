@@ -1,0 +1,151 @@
+package domain
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var year2026 = time.Date(2026, 5, 15, 0, 0, 0, 0, time.UTC)
+
+// Every city list the legacy API shows must name zones of one offset, or a
+// legacy client would read a wrong offset for some of them.
+func TestLegacyGroupsShareOneOffset(t *testing.T) {
+	for _, g := range legacyGroups {
+		first, ok := ZoneByName(g[0])
+		if !ok {
+			t.Fatalf("group %v names unknown zone %q", g, g[0])
+		}
+		for _, name := range g[1:] {
+			z, ok := ZoneByName(name)
+			if !ok {
+				t.Fatalf("group %v names unknown zone %q", g, name)
+			}
+			if z.StandardOffset(year2026) != first.StandardOffset(year2026) {
+				t.Errorf("%s (%v) and %s (%v) share a legacy label but not an offset",
+					name, z.StandardOffset(year2026), first.Name, first.StandardOffset(year2026))
+			}
+		}
+	}
+}
+
+func TestZoneForms(t *testing.T) {
+	cph, _ := ZoneByName("Copenhagen")
+	for _, tc := range []struct {
+		in      string
+		current Zone
+		want    string
+		ok      bool
+	}{
+		{"Copenhagen", DefaultZone, "Copenhagen", true},
+		{"copenhagen", DefaultZone, "Copenhagen", true},
+		{"Europe/Copenhagen", DefaultZone, "Copenhagen", true},
+		{"(GMT +01:00) Brussels, Copenhagen, Madrid, Paris", DefaultZone, "Brussels", true},
+		{"(GMT +01:00) Brussels, Copenhagen, Madrid, Paris", cph, "Copenhagen", true}, // echoing what was read keeps the zone
+		{"(GMT+01:00) Brussels, Copenhagen, Madrid, Paris", DefaultZone, "Brussels", true},
+		{"(GMT -05:00) Eastern Time (US & Canada)", DefaultZone, "Eastern Time (US & Canada)", true},
+		{"Europe/Atlantis", DefaultZone, "", false},
+		{"", DefaultZone, "", false},
+	} {
+		z, ok := ResolveZone(tc.in, tc.current)
+		if ok != tc.ok || z.Name != tc.want {
+			t.Errorf("ResolveZone(%q) = %q, %v; want %q, %v", tc.in, z.Name, ok, tc.want, tc.ok)
+		}
+	}
+	if got, want := cph.LegacyName(year2026), "(GMT +01:00) Brussels, Copenhagen, Madrid, Paris"; got != want {
+		t.Errorf("LegacyName = %q, want %q", got, want)
+	}
+	syd, _ := ZoneByName("Sydney") // southern hemisphere: January is summer time
+	if got, want := syd.LegacyName(year2026), "(GMT +10:00) Canberra, Melbourne, Sydney"; got != want {
+		t.Errorf("LegacyName = %q, want %q", got, want)
+	}
+	ny, _ := ZoneByName("Eastern Time (US & Canada)")
+	if got, want := ny.LegacyName(year2026), "(GMT -05:00) Eastern Time (US & Canada)"; got != want {
+		t.Errorf("LegacyName = %q, want %q", got, want)
+	}
+}
+
+func TestRestrictionApplicability(t *testing.T) {
+	want := map[Role]string{EndUser: "00101", Agent: "11110", Admin: "10000"} // restriction ids 0..4
+	for role, mask := range want {
+		var got strings.Builder
+		for x := RestrictAll; x <= RestrictRequested; x++ {
+			if x.AppliesTo(role) {
+				got.WriteByte('1')
+			} else {
+				got.WriteByte('0')
+			}
+		}
+		if got.String() != mask {
+			t.Errorf("%s: applicable restrictions %s, want %s", role, got.String(), mask)
+		}
+		if !DefaultRestriction(role).AppliesTo(role) {
+			t.Errorf("%s: default restriction does not apply", role)
+		}
+	}
+}
+
+func TestRestrictionOnRoleChange(t *testing.T) {
+	agent, admin, endUser := Agent, Admin, EndUser
+	groups, assigned := RestrictGroups, RestrictAssigned
+	for _, tc := range []struct {
+		name    string
+		from    User
+		c       UserChanges
+		want    Restriction
+		invalid bool
+	}{
+		{"end user promoted gets all tickets", User{Role: EndUser, Restriction: RestrictRequested}, UserChanges{Role: &agent}, RestrictAll, false},
+		{"agent demoted keeps organization", User{Role: Agent, Restriction: RestrictOrganization}, UserChanges{Role: &endUser}, RestrictOrganization, false},
+		{"agent demoted from groups gets requested", User{Role: Agent, Restriction: RestrictGroups}, UserChanges{Role: &endUser}, RestrictRequested, false},
+		{"agent made admin loses restriction", User{Role: Agent, Restriction: RestrictAssigned}, UserChanges{Role: &admin}, RestrictAll, false},
+		{"legacy: end user with groups is invalid", User{Role: EndUser, Restriction: RestrictRequested}, UserChanges{Restriction: &groups}, RestrictRequested, true},
+		{"v2: end user with assigned becomes requested", User{Role: EndUser, Restriction: RestrictOrganization}, UserChanges{Restriction: &assigned, EndUserRestrictionFallback: true}, RestrictRequested, false},
+		{"v2: admin with assigned is invalid", User{Role: Admin}, UserChanges{Restriction: &assigned, EndUserRestrictionFallback: true}, RestrictAll, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := tc.from
+			u.Name = "x"
+			var v invalid
+			tc.c.apply(&u, &v)
+			if (len(v) > 0) != tc.invalid || u.Restriction != tc.want {
+				t.Errorf("restriction %v, errors %v; want %v, invalid %v", u.Restriction, v, tc.want, tc.invalid)
+			}
+		})
+	}
+}
+
+func TestCursorIsTamperEvident(t *testing.T) {
+	s := &Service{cursorKey: []byte("0123456789abcdef0123456789abcdef")}
+	c := s.sealCursor("users?agent", 42, 'a')
+	if id, err := s.openCursor("users?agent", c, 'a'); err != nil || id != 42 {
+		t.Fatalf("open = %d, %v", id, err)
+	}
+	flipped := []byte(c)
+	flipped[5] ^= 1
+	for name, tc := range map[string]struct{ list, token string }{
+		"other list":      {"users?admin", c},
+		"flipped byte":    {"users?agent", string(flipped)},
+		"not base64":      {"users?agent", "!!!"},
+		"empty":           {"users?agent", "x"},
+		"other direction": {"users?agent", s.sealCursor("users?agent", 42, 'b')},
+	} {
+		if _, err := s.openCursor(tc.list, tc.token, 'a'); KindOf(err) != BadRequest {
+			t.Errorf("%s: err = %v, want BadRequest", name, err)
+		}
+	}
+}
+
+func TestPasswordHash(t *testing.T) {
+	s := &Service{random: strings.NewReader(strings.Repeat("s", 64))}
+	h, err := s.hashPassword("correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
+		t.Errorf("hash %q is not an OWASP argon2id PHC string", h)
+	}
+	if !checkPassword(h, "correct horse") || checkPassword(h, "correct horsf") || checkPassword("garbage", "x") {
+		t.Error("checkPassword accepts or refuses the wrong password")
+	}
+}
