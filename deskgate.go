@@ -28,6 +28,7 @@ func NewHandler(svc *domain.Service, baseURL string, log *slog.Logger) http.Hand
 		return scheme + "://" + r.Host
 	}
 	r := mux.NewRouter()
+	r.Use(func(next http.Handler) http.Handler { return authenticate(svc, next) })
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
@@ -35,4 +36,23 @@ func NewHandler(svc *domain.Service, baseURL string, log *slog.Logger) http.Hand
 	xmlapi.New(svc, base, log).Routes(r)
 	jsonapi.New(svc, base, log).Routes(r)
 	return r
+}
+
+// MaxBody is the largest request body either API accepts; a user document
+// is under 4 KiB.
+const MaxBody = 1 << 20
+
+// authenticate limits the body and records in the request's context who the
+// Basic credentials name, or why they failed. Without credentials nothing is
+// recorded; the service then refuses every call that needs an actor, and
+// each front end answers in its own format.
+func authenticate(svc *domain.Service, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		if user, pass, ok := r.BasicAuth(); ok {
+			a, err := svc.Authenticate(r.Context(), user, pass)
+			r = r.WithContext(domain.WithAuthentication(r.Context(), a, err))
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -67,15 +67,33 @@ type Actor struct {
 
 type actorKey struct{}
 
+// authentication is what authenticating a request found: an actor, or why not.
+type authentication struct {
+	actor *Actor
+	err   error
+}
+
 // WithActor returns ctx carrying the authenticated actor.
 func WithActor(ctx context.Context, a *Actor) context.Context {
-	return context.WithValue(ctx, actorKey{}, a)
+	return context.WithValue(ctx, actorKey{}, authentication{actor: a})
+}
+
+// WithAuthentication returns ctx carrying the outcome of Authenticate.
+func WithAuthentication(ctx context.Context, a *Actor, err error) context.Context {
+	return context.WithValue(ctx, actorKey{}, authentication{actor: a, err: err})
 }
 
 // ActorFrom returns the actor in ctx, or nil.
 func ActorFrom(ctx context.Context) *Actor {
-	a, _ := ctx.Value(actorKey{}).(*Actor)
-	return a
+	auth, _ := ctx.Value(actorKey{}).(authentication)
+	return auth.actor
+}
+
+// Authenticated returns nil when ctx carries an actor, else why not: the
+// error authentication met, or Unauthenticated when no credentials came.
+func Authenticated(ctx context.Context) error {
+	_, err := actor(ctx)
+	return err
 }
 
 var errUnauthenticated = &Error{Kind: Unauthenticated, Msg: "Couldn't authenticate you"}
@@ -86,8 +104,12 @@ var errForbidden = &Error{Kind: Forbidden, Msg: "You do not have access to this 
 // actor returns the request's actor; every service method starts here, so no
 // call can skip authentication.
 func actor(ctx context.Context) (*Actor, error) {
-	if a := ActorFrom(ctx); a != nil {
-		return a, nil
+	auth, _ := ctx.Value(actorKey{}).(authentication)
+	switch {
+	case auth.actor != nil:
+		return auth.actor, nil
+	case auth.err != nil:
+		return nil, auth.err
 	}
 	return nil, errUnauthenticated
 }

@@ -51,8 +51,8 @@ func badBody(msg string) error {
 // value of the wrong type names the attribute, as the real service does. An
 // anonymous caller's body is never parsed.
 func decode(r *http.Request, key string, dst any) error {
-	if domain.ActorFrom(r.Context()) == nil {
-		return &domain.Error{Kind: domain.Unauthenticated, Msg: "Couldn't authenticate you"}
+	if err := domain.Authenticated(r.Context()); err != nil {
+		return err
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {

@@ -11,9 +11,6 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// MaxBody is the largest request body accepted.
-const MaxBody = 1 << 20
-
 // Handler serves the v2 API from the domain service.
 type Handler struct {
 	svc  *domain.Service
@@ -29,34 +26,13 @@ func New(svc *domain.Service, base func(*http.Request) string, log *slog.Logger)
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// adapt authenticates the request, limits its body and writes any error the
-// handler returns in the v2 format.
+// adapt writes any error the handler returns in the v2 format.
 func (h *Handler) adapt(f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		r, err := h.authenticate(r)
-		if err == nil {
-			err = f(w, r)
-		}
-		if err != nil {
+		if err := f(w, r); err != nil {
 			h.writeError(w, r, err)
 		}
 	})
-}
-
-// authenticate puts the actor named by Basic credentials in the request's
-// context. Without them the service refuses every call but /users/me, which
-// answers with the anonymous user as the real API does.
-func (h *Handler) authenticate(r *http.Request) (*http.Request, error) {
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		return r, nil
-	}
-	a, err := h.svc.Authenticate(r.Context(), user, pass)
-	if err != nil {
-		return r, err
-	}
-	return r.WithContext(domain.WithActor(r.Context(), a)), nil
 }
 
 func routeOf(r *http.Request) string {

@@ -14,9 +14,6 @@ import (
 	"golang.org/x/net/html/charset"
 )
 
-// MaxBody is the largest request body accepted; a user document is under 4 KiB.
-const MaxBody = 1 << 20
-
 // maxDepth bounds nesting: <user><groups>… is three deep.
 const maxDepth = 8
 

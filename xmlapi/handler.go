@@ -35,33 +35,13 @@ func (h *Handler) Routes(r *mux.Router) {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// adapt authenticates the request, limits its body and writes any error the
-// handler returns in the legacy format.
+// adapt writes any error the handler returns in the legacy format.
 func (h *Handler) adapt(f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		r, err := h.authenticate(r)
-		if err == nil {
-			err = f(w, r)
-		}
-		if err != nil {
+		if err := f(w, r); err != nil {
 			h.writeError(w, r, err)
 		}
 	})
-}
-
-// authenticate puts the actor named by Basic credentials in the request's
-// context. Without credentials the service refuses every call itself.
-func (h *Handler) authenticate(r *http.Request) (*http.Request, error) {
-	user, pass, ok := r.BasicAuth()
-	if !ok {
-		return r, nil
-	}
-	a, err := h.svc.Authenticate(r.Context(), user, pass)
-	if err != nil {
-		return r, err
-	}
-	return r.WithContext(domain.WithActor(r.Context(), a)), nil
 }
 
 func routeOf(r *http.Request) string {
@@ -166,11 +146,11 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readChanges authenticates before reading: an anonymous caller's body is
+// readChanges reads a user document; an unauthenticated caller's body is
 // never parsed.
 func (h *Handler) readChanges(r *http.Request) (domain.UserChanges, error) {
-	if domain.ActorFrom(r.Context()) == nil {
-		return domain.UserChanges{}, &domain.Error{Kind: domain.Unauthenticated, Msg: "Couldn't authenticate you"}
+	if err := domain.Authenticated(r.Context()); err != nil {
+		return domain.UserChanges{}, err
 	}
 	d, err := readDocument(r)
 	if err != nil {
