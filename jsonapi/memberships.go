@@ -1,8 +1,14 @@
 package jsonapi
 
 import (
+	"context"
 	"net/http"
+
+	"github.com/deskgate/deskgate/domain"
 )
+
+// Group and organization memberships share their handlers' shape; these
+// builders take the service method and the encoder of each.
 
 // userAndMembership reads the {user_id} and {membership_id} of a route.
 func userAndMembership(r *http.Request) (userID, membershipID int64, err error) {
@@ -12,34 +18,76 @@ func userAndMembership(r *http.Request) (userID, membershipID int64, err error) 
 	return userID, membershipID, err
 }
 
-func (h *Handler) listGroupMemberships(w http.ResponseWriter, r *http.Request) error {
-	userID, err := pathID(r, "user_id")
-	if err != nil {
-		return err
+// listOfUser serves a paged list of one user's records under key.
+func listOfUser[T, J any](h *Handler, key string,
+	list func(context.Context, int64, domain.PageRequest) ([]T, domain.PageInfo, error),
+	encode func(*http.Request, []T) []J) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		userID, err := pathID(r, "user_id")
+		if err != nil {
+			return err
+		}
+		p, err := pageRequest(r)
+		if err != nil {
+			return err
+		}
+		items, info, err := list(r.Context(), userID, p)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, h.listBody(r, key, encode(r, items), info))
+		return nil
 	}
-	p, err := pageRequest(r)
-	if err != nil {
-		return err
-	}
-	ms, info, err := h.svc.GroupMemberships(r.Context(), userID, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, h.listBody(r, "group_memberships", h.groupMemberships(r, ms), info))
-	return nil
 }
 
-func (h *Handler) showGroupMembership(w http.ResponseWriter, r *http.Request) error {
-	userID, id, err := userAndMembership(r)
-	if err != nil {
-		return err
+// showMembership serves one membership of a user under key.
+func showMembership[T, J any](key string, show func(context.Context, int64, int64) (*T, error),
+	encode func(*http.Request, *T) J) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		userID, id, err := userAndMembership(r)
+		if err != nil {
+			return err
+		}
+		m, err := show(r.Context(), userID, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{key: encode(r, m)})
+		return nil
 	}
-	m, err := h.svc.GroupMembership(r.Context(), userID, id)
-	if err != nil {
-		return err
+}
+
+// deleteMembership removes one membership of a user: 204.
+func deleteMembership(del func(context.Context, int64, int64) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		userID, id, err := userAndMembership(r)
+		if err != nil {
+			return err
+		}
+		if err := del(r.Context(), userID, id); err != nil {
+			return err
+		}
+		noContent(w)
+		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"group_membership": h.groupMembership(r, m)})
-	return nil
+}
+
+// makeDefaultMembership makes a membership the default and answers with all
+// of the user's memberships under key.
+func makeDefaultMembership[T, J any](key string, makeDefault func(context.Context, int64, int64) ([]T, error),
+	encode func(*http.Request, []T) []J) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		userID, id, err := userAndMembership(r)
+		if err != nil {
+			return err
+		}
+		ms, err := makeDefault(r.Context(), userID, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, map[string]any{key: encode(r, ms)})
+		return nil
+	}
 }
 
 // membershipInput is the body of a membership create. The user comes from
@@ -49,18 +97,13 @@ type membershipInput struct {
 	OrganizationID opt[int64] `json:"organization_id"`
 }
 
-func (h *Handler) readMembership(r *http.Request, key string) (*membershipInput, error) {
-	var in membershipInput
-	return &in, decode(r, key, &in)
-}
-
 func (h *Handler) createGroupMembership(w http.ResponseWriter, r *http.Request) error {
 	userID, err := pathID(r, "user_id")
 	if err != nil {
 		return err
 	}
-	in, err := h.readMembership(r, "group_membership")
-	if err != nil {
+	var in membershipInput
+	if err := decode(r, "group_membership", &in); err != nil {
 		return err
 	}
 	m, err := h.svc.CreateGroupMembership(r.Context(), userID, in.GroupID.v)
@@ -71,68 +114,13 @@ func (h *Handler) createGroupMembership(w http.ResponseWriter, r *http.Request) 
 	return nil
 }
 
-func (h *Handler) deleteGroupMembership(w http.ResponseWriter, r *http.Request) error {
-	userID, id, err := userAndMembership(r)
-	if err != nil {
-		return err
-	}
-	if err := h.svc.DeleteGroupMembership(r.Context(), userID, id); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
-}
-
-func (h *Handler) makeDefaultGroupMembership(w http.ResponseWriter, r *http.Request) error {
-	userID, id, err := userAndMembership(r)
-	if err != nil {
-		return err
-	}
-	ms, err := h.svc.MakeDefaultGroupMembership(r.Context(), userID, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"group_memberships": h.groupMemberships(r, ms)})
-	return nil
-}
-
-func (h *Handler) listOrganizationMemberships(w http.ResponseWriter, r *http.Request) error {
-	userID, err := pathID(r, "user_id")
-	if err != nil {
-		return err
-	}
-	p, err := pageRequest(r)
-	if err != nil {
-		return err
-	}
-	ms, info, err := h.svc.OrganizationMemberships(r.Context(), userID, p)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, h.listBody(r, "organization_memberships", h.organizationMemberships(r, ms), info))
-	return nil
-}
-
-func (h *Handler) showOrganizationMembership(w http.ResponseWriter, r *http.Request) error {
-	userID, id, err := userAndMembership(r)
-	if err != nil {
-		return err
-	}
-	m, err := h.svc.OrganizationMembership(r.Context(), userID, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"organization_membership": h.organizationMembership(r, m)})
-	return nil
-}
-
 func (h *Handler) createOrganizationMembership(w http.ResponseWriter, r *http.Request) error {
 	userID, err := pathID(r, "user_id")
 	if err != nil {
 		return err
 	}
-	in, err := h.readMembership(r, "organization_membership")
-	if err != nil {
+	var in membershipInput
+	if err := decode(r, "organization_membership", &in); err != nil {
 		return err
 	}
 	m, err := h.svc.CreateOrganizationMembership(r.Context(), userID, in.OrganizationID.v)
@@ -140,31 +128,6 @@ func (h *Handler) createOrganizationMembership(w http.ResponseWriter, r *http.Re
 		return err
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"organization_membership": h.organizationMembership(r, m)})
-	return nil
-}
-
-func (h *Handler) deleteOrganizationMembership(w http.ResponseWriter, r *http.Request) error {
-	userID, id, err := userAndMembership(r)
-	if err != nil {
-		return err
-	}
-	if err := h.svc.DeleteOrganizationMembership(r.Context(), userID, id); err != nil {
-		return err
-	}
-	noContent(w)
-	return nil
-}
-
-func (h *Handler) makeDefaultOrganizationMembership(w http.ResponseWriter, r *http.Request) error {
-	userID, id, err := userAndMembership(r)
-	if err != nil {
-		return err
-	}
-	ms, err := h.svc.MakeDefaultOrganizationMembership(r.Context(), userID, id)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"organization_memberships": h.organizationMemberships(r, ms)})
 	return nil
 }
 

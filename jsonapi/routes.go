@@ -33,17 +33,18 @@ func (h *Handler) Routes(r *mux.Router) {
 	route(get, user+"/related", h.related)
 	route(get, user+"/compliance_deletion_statuses", h.complianceDeletionStatuses)
 
-	route(get, gm, h.listGroupMemberships)
+	const membership = "/{membership_id:[0-9]+}"
+	route(get, gm, listOfUser(h, "group_memberships", h.svc.GroupMemberships, h.groupMemberships))
 	route(post, gm, h.createGroupMembership)
-	route(get, gm+"/{membership_id:[0-9]+}", h.showGroupMembership)
-	route(delete, gm+"/{membership_id:[0-9]+}", h.deleteGroupMembership)
-	route(put, gm+"/{membership_id:[0-9]+}/make_default", h.makeDefaultGroupMembership)
+	route(get, gm+membership, showMembership("group_membership", h.svc.GroupMembership, h.groupMembership))
+	route(delete, gm+membership, deleteMembership(h.svc.DeleteGroupMembership))
+	route(put, gm+membership+"/make_default", makeDefaultMembership("group_memberships", h.svc.MakeDefaultGroupMembership, h.groupMemberships))
 
-	route(get, om, h.listOrganizationMemberships)
+	route(get, om, listOfUser(h, "organization_memberships", h.svc.OrganizationMemberships, h.organizationMemberships))
 	route(post, om, h.createOrganizationMembership)
-	route(get, om+"/{membership_id:[0-9]+}", h.showOrganizationMembership)
-	route(delete, om+"/{membership_id:[0-9]+}", h.deleteOrganizationMembership)
-	route(put, om+"/{membership_id:[0-9]+}/make_default", h.makeDefaultOrganizationMembership)
+	route(get, om+membership, showMembership("organization_membership", h.svc.OrganizationMembership, h.organizationMembership))
+	route(delete, om+membership, deleteMembership(h.svc.DeleteOrganizationMembership))
+	route(put, om+membership+"/make_default", makeDefaultMembership("organization_memberships", h.svc.MakeDefaultOrganizationMembership, h.organizationMemberships))
 	route(put, user+"/organizations/{organization_id:[0-9]+}/make_default", h.makeDefaultOrganization)
 	route(delete, user+"/organizations/{organization_id:[0-9]+}", h.unassignOrganization)
 
