@@ -1,0 +1,308 @@
+package deskgate_test
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/deskgate/deskgate/domain"
+	"github.com/google/go-cmp/cmp"
+)
+
+const xmlType = "application/xml"
+
+// ownerCtx acts as the account owner when a test sets up data through the
+// service directly (groups, many users) rather than over HTTP.
+func ownerCtx() context.Context {
+	return domain.WithActor(context.Background(), &domain.Actor{ID: 1, Role: domain.Admin, Owner: true})
+}
+
+// mkGroups creates groups through the service and returns their ids in order.
+func (s *server) mkGroups(names ...string) []int64 {
+	s.t.Helper()
+	var ids []int64
+	for _, n := range names {
+		g, err := s.svc.CreateGroup(ownerCtx(), domain.GroupChanges{Name: &n})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		ids = append(ids, g.ID)
+	}
+	return ids
+}
+
+// mkUser creates a user through the service: name, email (may be ""),
+// role and password (may be "").
+func (s *server) mkUser(name, email string, role domain.Role, password string) int64 {
+	s.t.Helper()
+	c := domain.UserChanges{Name: &name, Role: &role}
+	if email != "" {
+		c.Email = &email
+	}
+	if password != "" {
+		c.Password = &password
+	}
+	u, err := s.svc.CreateUser(ownerCtx(), c)
+	if err != nil {
+		s.t.Fatalf("create %s: %v", name, err)
+	}
+	return u.ID
+}
+
+// create POSTs a legacy body as the owner and returns the new user's id.
+func (s *server) create(body string) int64 {
+	s.t.Helper()
+	r := s.do(owner, "POST", "/users.xml", xmlType, body)
+	if r.status != 201 {
+		s.t.Fatalf("create: %s", r.dump())
+	}
+	return xmlID(s.t, r.body)
+}
+
+var idElem = regexp.MustCompile(`(?m)^  <id>(\d+)</id>$`)
+
+// xmlID reads the <id> of a <user> document (the user's own, not a group's).
+func xmlID(t *testing.T, body []byte) int64 {
+	t.Helper()
+	m := idElem.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no user <id> in\n%s", body)
+	}
+	id, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	return id
+}
+
+// xmlField returns the text of the first <tag> in body.
+func xmlField(t *testing.T, body []byte, tag string) string {
+	t.Helper()
+	m := regexp.MustCompile(`<` + tag + `>([^<]*)</` + tag + `>`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no <%s> in\n%s", tag, body)
+	}
+	return string(m[1])
+}
+
+// state renders everything a legacy request could change: every user (inactive
+// ones too) with its role, restriction, flags, zone, groups and password hash.
+// A refused request must leave it exactly as it was.
+func (s *server) state() string {
+	s.t.Helper()
+	ctx := context.Background()
+	us, err := s.db.UsersByPosition(ctx, 0, 1000)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, u := range us {
+		hash := ""
+		if u.Email != "" {
+			p, err := s.db.PrincipalByEmail(ctx, u.Email)
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			hash = p.PasswordHash
+		}
+		var gs []string
+		for _, m := range u.Groups {
+			gs = append(gs, fmt.Sprintf("%d(default=%t)", m.GroupID, m.Default))
+		}
+		fmt.Fprintf(&b, "%d %q %q role=%s restr=%d active=%t verified=%t zone=%s fmt=%d groups=%v updated=%s pw=%s\n",
+			u.ID, u.Name, u.Email, u.Role, u.Restriction, u.Active, u.Verified, u.TimeZone.Name, u.TimeFormat,
+			gs, u.UpdatedAt.Format("15:04:05"), hash)
+	}
+	return b.String()
+}
+
+// seats counts active agents and admins.
+func (s *server) seats() int {
+	s.t.Helper()
+	n, err := s.db.CountUsers(context.Background(), domain.UserFilter{Roles: []domain.Role{domain.Agent, domain.Admin}})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return n
+}
+
+func wantStatus(t *testing.T, r response, want int) {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("status %d, want %d\n%s", r.status, want, r.dump())
+	}
+}
+
+const agentFixture = `<user>
+  <email>aljohnson@yourcompany.dk</email>
+  <name>Al Johnson</name>
+  <roles>4</roles>
+  <restriction-id>1</restriction-id>
+  <time-zone>(GMT +01:00) Brussels, Copenhagen, Madrid, Paris</time-zone>
+</user>
+<groups>
+  2,3
+</groups>`
+
+func TestLegacyShowCreateUpdateDelete(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	if got := s.mkGroups("Support", "Sales", "Billing"); !cmp.Equal(got, []int64{1, 2, 3}) {
+		t.Fatalf("group ids %v", got)
+	}
+
+	// Create: two sibling top-level elements, whitespace inside <groups>.
+	r := s.do(owner, "POST", "/users.xml", xmlType, agentFixture)
+	golden(t, "legacy/create_agent.golden", r.dump())
+	wantStatus(t, r, 201)
+	id := xmlID(t, r.body)
+	if want := fmt.Sprintf("https://help.example.com/users/%d.xml", id); r.header.Get("Location") != want {
+		t.Errorf("Location %q, want %q", r.header.Get("Location"), want)
+	}
+
+	// Show: the seed's agent, in two groups, restriction 1, Copenhagen.
+	s.clock.Advance(3600e9)
+	r = s.do(owner, "GET", fmt.Sprintf("/users/%d.xml", id), "", "")
+	wantStatus(t, r, 200)
+	golden(t, "legacy/show_agent.golden", r.dump())
+	u, err := s.db.UserByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The legacy form names four zones; a new user gets the first of them.
+	if u.Role != domain.Agent || u.Restriction != domain.RestrictGroups || u.TimeZone.Name != "Brussels" ||
+		len(u.Groups) != 2 || u.Groups[0].GroupID != 2 || u.Groups[1].GroupID != 3 || u.Email != "aljohnson@yourcompany.dk" {
+		t.Errorf("stored user: %+v", u)
+	}
+
+	// <role> is read like <roles>.
+	r = s.do(owner, "POST", "/users.xml", xmlType, `<user><name>Rita Role</name><role>2</role></user>`)
+	wantStatus(t, r, 201)
+	golden(t, "legacy/create_with_role_element.golden", r.dump())
+	if got := xmlField(t, r.body, "roles"); got != "2" {
+		t.Errorf("<role>2</role> created roles %s", got)
+	}
+
+	// Update: only the given elements change; <groups> replaces memberships.
+	s.clock.Advance(60e9)
+	before, _ := s.db.UserByID(context.Background(), id)
+	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), xmlType, "<user>\n  <name>Albert Johnson</name>\n</user>\n<groups>\n  2\n</groups>\n")
+	wantStatus(t, r, 200)
+	golden(t, "legacy/update_name_and_groups.golden", r.dump())
+	after, _ := s.db.UserByID(context.Background(), id)
+	if after.Name != "Albert Johnson" || len(after.Groups) != 1 || after.Groups[0].GroupID != 2 {
+		t.Errorf("after update: name %q groups %+v", after.Name, after.Groups)
+	}
+	if after.Email != before.Email || after.Role != before.Role || after.Restriction != before.Restriction ||
+		after.TimeZone != before.TimeZone || after.Active != before.Active || !after.UpdatedAt.After(before.UpdatedAt) {
+		t.Errorf("update changed more than asked:\nbefore %+v\nafter  %+v", before, after)
+	}
+
+	// No <groups>: memberships stay.
+	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), xmlType, `<user><time-format>1</time-format></user>`)
+	wantStatus(t, r, 200)
+	golden(t, "legacy/update_without_groups.golden", r.dump())
+	again, _ := s.db.UserByID(context.Background(), id)
+	if again.TimeFormat != 1 || len(again.Groups) != 1 || again.Groups[0].GroupID != 2 || again.Name != "Albert Johnson" {
+		t.Errorf("after update without groups: %+v", again)
+	}
+	// An empty <groups/> removes every membership.
+	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), xmlType, `<user></user><groups></groups>`)
+	wantStatus(t, r, 200)
+	if u, _ := s.db.UserByID(context.Background(), id); len(u.Groups) != 0 {
+		t.Errorf("empty <groups> kept %+v", u.Groups)
+	}
+
+	// Delete is soft: 200, is-active false; again is harmless; still listed.
+	s.clock.Advance(60e9)
+	r = s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", id), "", "")
+	wantStatus(t, r, 200)
+	golden(t, "legacy/delete.golden", r.dump())
+	if got := xmlField(t, r.body, "is-active"); got != "false" {
+		t.Errorf("deleted user is-active %s", got)
+	}
+	st := s.state()
+	s.clock.Advance(60e9)
+	r2 := s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", id), "", "")
+	wantStatus(t, r2, 200)
+	if diff := cmp.Diff(string(r.body), string(r2.body)); diff != "" {
+		t.Errorf("second delete answered differently (-first +second):\n%s", diff)
+	}
+	if diff := cmp.Diff(st, s.state()); diff != "" {
+		t.Errorf("second delete changed the store (-before +after):\n%s", diff)
+	}
+	r = s.do(owner, "GET", fmt.Sprintf("/users/%d.xml", id), "", "")
+	wantStatus(t, r, 200)
+	if got := xmlField(t, r.body, "is-active"); got != "false" {
+		t.Errorf("shown deleted user is-active %s", got)
+	}
+	r = s.do(owner, "GET", "/users.xml", "", "")
+	wantStatus(t, r, 200)
+	if !strings.Contains(string(r.body), "<name>Albert Johnson</name>") {
+		t.Errorf("inactive user missing from the list:\n%s", r.body)
+	}
+}
+
+func TestLegacyList(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	// 19 users besides the owner: 20 in all, so page 2 holds 5.
+	people := []struct {
+		name string
+		role domain.Role
+	}{
+		{"John Smith", domain.Admin},
+		{"Alexander Johnson", domain.Agent},
+		{"Johnny End", domain.EndUser},
+		{"Big JOHN Admin", domain.Admin},
+		{"Mary Jones", domain.Agent},
+		{"Peter Parker", domain.EndUser},
+		{"Jon Snow", domain.Admin}, // no "john" in it
+		{"Ann Lee", domain.EndUser},
+		{"Bob Brown", domain.Agent},
+		{"Cleo Stone", domain.EndUser},
+		{"Dan Green", domain.EndUser},
+		{"Eve White", domain.EndUser},
+		{"Finn Black", domain.EndUser},
+		{"Gia Gray", domain.EndUser},
+		{"Hal Reed", domain.EndUser},
+		{"Ida Wood", domain.EndUser},
+		{"Joe Field", domain.EndUser},
+		{"Kim Hill", domain.EndUser},
+		{"Lou Moss", domain.EndUser},
+	}
+	for i, p := range people {
+		s.mkUser(p.name, fmt.Sprintf("user%02d@example.com", i+2), p.role, "")
+	}
+	for _, tc := range []struct {
+		name, query string
+		wantIDs     []int64
+	}{
+		{"page1", "", seq(1, 15)},
+		{"page2", "?page=2", seq(16, 20)},
+		{"page_past_end", "?page=3", nil},
+		{"search_john_admins", "?query=John&role=2", []int64{2, 5}},
+		{"search_john_any_role", "?query=john", []int64{2, 3, 4, 5}},
+		{"search_no_match", "?query=Zed", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.do(owner, "GET", "/users.xml"+tc.query, "", "")
+			wantStatus(t, r, 200)
+			golden(t, "legacy/list_"+tc.name+".golden", r.dump())
+			var got []int64
+			for _, m := range regexp.MustCompile(`(?m)^    <id>(\d+)</id>$`).FindAllSubmatch(r.body, -1) {
+				id, _ := strconv.ParseInt(string(m[1]), 10, 64)
+				got = append(got, id)
+			}
+			if diff := cmp.Diff(tc.wantIDs, got); diff != "" {
+				t.Errorf("ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func seq(from, to int64) []int64 {
+	var ids []int64
+	for i := from; i <= to; i++ {
+		ids = append(ids, i)
+	}
+	return ids
+}
