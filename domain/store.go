@@ -83,6 +83,8 @@ type Tx interface {
 	UserIDByExternalID(ctx context.Context, externalID string) (int64, error)
 	InsertUser(ctx context.Context, u *User) error // sets u.ID
 	UpdateUser(ctx context.Context, u *User) error
+	// AddEmailIdentity adds an email identity; a primary one demotes the
+	// user's previous primary email to a secondary identity.
 	AddEmailIdentity(ctx context.Context, userID int64, email string, primary, verified bool, now time.Time) error
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
 	AddToken(ctx context.Context, userID int64, tokenHash []byte, now time.Time) error

@@ -90,6 +90,11 @@ type UserChanges struct {
 	GroupIDs            *[]int64       // replaces the memberships; nil leaves them
 	DefaultGroupID      *int64
 
+	// ReplaceEmail makes Email the primary address on update (the legacy API
+	// knows one address per user); without it a new email is added as a
+	// secondary identity, as v2 does.
+	ReplaceEmail bool
+
 	// EndUserRestrictionFallback applies the v2 rule that an agent-only
 	// restriction given to an end user silently becomes "requested"; without
 	// it (the legacy API) such a value is a validation error.

@@ -279,9 +279,10 @@ func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChang
 		return nil, err
 	}
 	if email != "" {
-		// On update a new email does not replace the primary one: it is added
-		// as a secondary identity (primary only if the user had none), as v2 does.
-		if err := tx.AddEmailIdentity(ctx, u.ID, email, old.Email == "", false, now); err != nil {
+		// On v2 a new email does not replace the primary one: it is added as
+		// a secondary identity (primary only if the user had none).
+		primary := old.Email == "" || c.ReplaceEmail
+		if err := tx.AddEmailIdentity(ctx, u.ID, email, primary, false, now); err != nil {
 			return nil, err
 		}
 	}

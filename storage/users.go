@@ -284,8 +284,18 @@ func (t *txStore) UpdateUser(ctx context.Context, u *domain.User) error {
 }
 
 func (t *txStore) AddEmailIdentity(ctx context.Context, userID int64, email string, primary, verified bool, now time.Time) error {
+	if primary {
+		_, err := t.q.ExecContext(ctx, `UPDATE identities SET is_primary = 0, updated_at = ?
+			WHERE user_id = ? AND type = 'email' AND is_primary`, now.Unix(), userID)
+		if err != nil {
+			return err
+		}
+	}
+	// An address the user already has is promoted rather than added twice.
 	_, err := t.q.ExecContext(ctx, `INSERT INTO identities (user_id, type, value, verified, is_primary, created_at, updated_at)
-		VALUES (?, 'email', ?, ?, ?, ?, ?)`, userID, email, verified, primary, now.Unix(), now.Unix())
+		VALUES (?, 'email', ?, ?, ?, ?, ?)
+		ON CONFLICT (type, value COLLATE NOCASE) DO UPDATE SET is_primary = excluded.is_primary, updated_at = excluded.updated_at
+		WHERE identities.user_id = excluded.user_id`, userID, email, verified, primary, now.Unix(), now.Unix())
 	return constraint(err)
 }
 

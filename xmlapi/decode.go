@@ -97,7 +97,7 @@ func containsReplacement(e *etree.Element) bool {
 // changes reads the user fields a legacy client may send. Both <roles>
 // (as shown) and <role> (as in the seed's search example) set the role.
 func (d *document) changes() (domain.UserChanges, error) {
-	var c domain.UserChanges
+	c := domain.UserChanges{ReplaceEmail: true} // <email> is the user's one address here
 	var bad []domain.FieldError
 	text := func(tag string) *string {
 		if e := d.user.SelectElement(tag); e != nil {
