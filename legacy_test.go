@@ -306,3 +306,151 @@ func seq(from, to int64) []int64 {
 	}
 	return ids
 }
+
+// errorFixture is a help desk with an agent, an end user and two groups.
+type errorFixture struct {
+	*server
+	agent, endUser creds
+	agentID, endID int64
+}
+
+func newErrorFixture(t *testing.T) errorFixture {
+	s := newServer(t, serverOptions{})
+	s.mkGroups("Support", "Sales")
+	f := errorFixture{server: s,
+		agent:   creds{"agnes@example.com", "agent-pass"},
+		endUser: creds{"eddie@example.com", "enduser-pass"},
+	}
+	f.agentID = s.mkUser("Agnes Agent", f.agent.user, domain.Agent, f.agent.pass)
+	f.endID = s.mkUser("Eddie End", f.endUser.user, domain.EndUser, f.endUser.pass)
+	return f
+}
+
+// TestLegacyErrors sends every refused request and checks the answer and
+// that nothing at all was written.
+func TestLegacyErrors(t *testing.T) {
+	f := newErrorFixture(t)
+	const ok = `<user><name>New Person</name><email>new@example.com</email></user>`
+	big := "<user><name>" + strings.Repeat("a", 1<<20) + "</name></user>"
+	wrongPass := creds{ownerEmail, "not-the-password"}
+	for _, tc := range []struct {
+		name         string
+		c            creds
+		method, path string
+		body         string
+		want         int
+	}{
+		// 422: validation, one <error> per problem.
+		{"422_blank_name", owner, "POST", "/users.xml", `<user><name>  </name><email>b@example.com</email></user>`, 422},
+		{"422_missing_name", owner, "POST", "/users.xml", `<user><email>b@example.com</email></user>`, 422},
+		{"422_bad_email", owner, "POST", "/users.xml", `<user><name>Bad Mail</name><email>not-an-email</email></user>`, 422},
+		{"422_duplicate_email", owner, "POST", "/users.xml", `<user><name>Dup</name><email>AGNES@Example.COM</email></user>`, 422},
+		{"422_duplicate_email_update", owner, "PUT", "/users/3.xml", `<user><email>Agnes@example.com</email></user>`, 422},
+		{"422_unknown_time_zone", owner, "POST", "/users.xml", `<user><name>Tz</name><time-zone>(GMT +01:00) Atlantis</time-zone></user>`, 422},
+		{"422_end_user_restriction_1", owner, "POST", "/users.xml", `<user><name>Eu</name><roles>0</roles><restriction-id>1</restriction-id></user>`, 422},
+		{"422_admin_restriction_3", owner, "POST", "/users.xml", `<user><name>Ad</name><roles>2</roles><restriction-id>3</restriction-id></user>`, 422},
+		{"422_agent_restriction_4", owner, "PUT", "/users/2.xml", `<user><restriction-id>4</restriction-id></user>`, 422},
+		{"422_unknown_group", owner, "POST", "/users.xml", `<user><name>Ag</name><roles>4</roles></user><groups>1,99</groups>`, 422},
+		{"422_groups_for_end_user", owner, "POST", "/users.xml", `<user><name>Eu</name><roles>0</roles></user><groups>1</groups>`, 422},
+		{"422_groups_for_end_user_update", owner, "PUT", "/users/3.xml", `<user></user><groups>2</groups>`, 422},
+		{"422_bad_group_list", owner, "POST", "/users.xml", `<user><name>Ag</name><roles>4</roles></user><groups>1,x</groups>`, 422},
+		{"422_unknown_role", owner, "POST", "/users.xml", `<user><name>R</name><roles>3</roles></user>`, 422},
+		{"422_restriction_out_of_range", owner, "POST", "/users.xml", `<user><name>R</name><restriction-id>9</restriction-id></user>`, 422},
+		{"422_bad_flag", owner, "PUT", "/users/3.xml", `<user><is-verified>maybe</is-verified></user>`, 422},
+		{"422_many_at_once", owner, "POST", "/users.xml", `<user><name></name><email>x@</email><roles>0</roles><restriction-id>1</restriction-id></user><groups>7</groups>`, 422},
+		{"422_short_password", owner, "PUT", "/users/3.xml", `<user><password>abc</password></user>`, 422},
+
+		// 404
+		{"404_show_unknown", owner, "GET", "/users/999.xml", "", 404},
+		{"404_update_unknown", owner, "PUT", "/users/999.xml", ok, 404},
+		{"404_delete_unknown", owner, "DELETE", "/users/999.xml", "", 404},
+		{"404_id_overflows_int64", owner, "GET", "/users/99999999999999999999.xml", "", 404},
+		{"404_id_overflows_int64_update", owner, "PUT", "/users/9223372036854775808.xml", ok, 404},
+
+		// 401: the body of an anonymous request is never read.
+		{"401_no_credentials", creds{}, "GET", "/users.xml", "", 401},
+		{"401_no_credentials_create", creds{}, "POST", "/users.xml", ok, 401},
+		{"401_no_credentials_malformed", creds{}, "POST", "/users.xml", `<user>`, 401},
+		{"401_wrong_password", wrongPass, "POST", "/users.xml", ok, 401},
+		{"401_wrong_token", creds{ownerEmail + "/token", "nope"}, "DELETE", "/users/3.xml", "", 401},
+		{"401_token_of_another_user", creds{"agnes@example.com/token", ownerToken}, "GET", "/users/1.xml", "", 401},
+		{"401_unknown_email", creds{"nobody@example.com", "whatever"}, "GET", "/users.xml", "", 401},
+
+		// 403
+		{"403_end_user_lists", f.endUser, "GET", "/users.xml", "", 403},
+		{"403_end_user_searches", f.endUser, "GET", "/users.xml?query=a", "", 403},
+		{"403_end_user_shows_other", f.endUser, "GET", "/users/2.xml", "", 403},
+		{"403_end_user_promotes_self", f.endUser, "PUT", "/users/3.xml", `<user><roles>2</roles></user>`, 403},
+		{"403_agent_creates_admin", f.agent, "POST", "/users.xml", `<user><name>Boss</name><roles>2</roles></user>`, 403},
+		{"403_agent_creates_agent", f.agent, "POST", "/users.xml", `<user><name>Peer</name><roles>4</roles></user>`, 403},
+		{"403_agent_edits_admin", f.agent, "PUT", "/users/1.xml", `<user><name>Hacked</name></user>`, 403},
+		{"403_agent_deletes", f.agent, "DELETE", "/users/3.xml", "", 403},
+		{"403_delete_owner", owner, "DELETE", "/users/1.xml", "", 403},
+		{"403_demote_owner", owner, "PUT", "/users/1.xml", `<user><roles>4</roles></user>`, 403},
+		{"403_deactivate_owner", owner, "PUT", "/users/1.xml", `<user><is-active>false</is-active></user>`, 403},
+
+		// 400: pages, XML and shapes.
+		{"400_page_zero", owner, "GET", "/users.xml?page=0", "", 400},
+		{"400_page_negative", owner, "GET", "/users.xml?page=-1", "", 400},
+		{"400_page_not_a_number", owner, "GET", "/users.xml?page=abc", "", 400},
+		{"400_role_filter", owner, "GET", "/users.xml?query=a&role=3", "", 400},
+		{"400_malformed_xml", owner, "POST", "/users.xml", `<user><name>X</user>`, 400},
+		{"400_unclosed", owner, "PUT", "/users/3.xml", `<user><name>X</name>`, 400},
+		{"400_billion_laughs", owner, "POST", "/users.xml", `<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<user><name>&lol3;</name></user>`, 400},
+		{"400_external_entity", owner, "POST", "/users.xml", `<?xml version="1.0"?>
+<!DOCTYPE user [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<user><name>&xxe;</name></user>`, 400},
+		{"400_doctype_alone", owner, "POST", "/users.xml", `<!DOCTYPE user><user><name>Doc Type</name></user>`, 400},
+		{"400_html_entity", owner, "POST", "/users.xml", `<user><name>A&nbsp;B</name></user>`, 400},
+		{"400_two_users", owner, "POST", "/users.xml", `<user><name>One</name></user><user><name>Two</name></user>`, 400},
+		{"400_groups_before_user", owner, "POST", "/users.xml", `<groups>1</groups><user><name>Ag</name><roles>4</roles></user>`, 400},
+		{"400_two_groups", owner, "POST", "/users.xml", `<user><name>Ag</name><roles>4</roles></user><groups>1</groups><groups>2</groups>`, 400},
+		{"400_groups_only", owner, "PUT", "/users/2.xml", `<groups>1</groups>`, 400},
+		{"400_other_root", owner, "POST", "/users.xml", `<person><name>P</name></person>`, 400},
+		{"400_stray_text", owner, "POST", "/users.xml", `<user><name>Stray</name></user> trailing words`, 400},
+		{"400_json_body", owner, "POST", "/users.xml", `{"user":{"name":"Jason"}}`, 400},
+		{"400_empty_body", owner, "POST", "/users.xml", "", 400},
+		{"400_empty_body_update", owner, "PUT", "/users/3.xml", "", 400},
+		{"400_too_deep", owner, "POST", "/users.xml", "<user><name>D</name>" + strings.Repeat("<a>", 20) + strings.Repeat("</a>", 20) + "</user>", 400},
+		{"400_invalid_utf8", owner, "POST", "/users.xml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?><user><name>Bad \xff\xfe byte</name></user>", 400},
+		{"400_invalid_utf8_undeclared", owner, "PUT", "/users/3.xml", "<user><name>Bad \xc3\x28 byte</name></user>", 400},
+		{"400_invalid_shift_jis", owner, "POST", "/users.xml", "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><user><name>Bad \x81\x7f byte</name></user>", 400},
+		{"400_unknown_charset", owner, "POST", "/users.xml", `<?xml version="1.0" encoding="x-klingon"?><user><name>Qapla</name></user>`, 400},
+
+		// 413
+		{"413_body_over_1MiB", owner, "POST", "/users.xml", big, 413},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := f.state()
+			ct := xmlType
+			if tc.body == "" {
+				ct = ""
+			}
+			r := f.do(tc.c, tc.method, tc.path, ct, tc.body)
+			golden(t, "legacy/error_"+tc.name+".golden", r.dump())
+			wantStatus(t, r, tc.want)
+			if got := r.header.Get("Content-Type"); got != "application/xml; charset=utf-8" {
+				t.Errorf("Content-Type %q", got)
+			}
+			if !strings.Contains(string(r.body), "<errors>\n  <error>") {
+				t.Errorf("body is not <errors><error>…:\n%s", r.body)
+			}
+			wantAuth := ""
+			if tc.want == 401 {
+				wantAuth = `Basic realm="deskgate"`
+			}
+			if got := r.header.Get("WWW-Authenticate"); got != wantAuth {
+				t.Errorf("WWW-Authenticate %q, want %q", got, wantAuth)
+			}
+			if diff := cmp.Diff(before, f.state()); diff != "" {
+				t.Errorf("a refused request changed the store (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
