@@ -3,9 +3,11 @@ package deskgate_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/deskgate/deskgate/domain"
@@ -452,5 +454,199 @@ func TestLegacyErrors(t *testing.T) {
 				t.Errorf("a refused request changed the store (-before +after):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestLegacyCharsets(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	for _, tc := range []struct {
+		name, body, wantName string
+	}{
+		{"latin1", "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<user><name>S\xf8ren \xc6r\xf8</name><email>soren@example.dk</email></user>", "Søren Ærø"},
+		{"windows1252", "<?xml version=\"1.0\" encoding=\"windows-1252\"?>\n<user><name>\x93Euro\x94 \x80 Fund</name></user>", "\u201cEuro\u201d \u20ac Fund"},
+		{"utf8_bom", "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<user><name>Zo\xc3\xab Bom</name></user>", "Zoë Bom"},
+		{"utf8_bom_no_declaration", "\xef\xbb\xbf<user><name>Bj\xc3\xb6rk</name></user>", "Björk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.do(owner, "POST", "/users.xml", "application/xml", tc.body)
+			wantStatus(t, r, 201)
+			id := xmlID(t, r.body)
+			u, err := s.db.UserByID(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Name != tc.wantName {
+				t.Errorf("stored name %q, want %q", u.Name, tc.wantName)
+			}
+			r = s.do(owner, "GET", fmt.Sprintf("/users/%d.xml", id), "", "")
+			wantStatus(t, r, 200)
+			golden(t, "legacy/charset_"+tc.name+".golden", r.dump())
+			if got := xmlField(t, r.body, "name"); got != tc.wantName {
+				t.Errorf("shown name %q, want %q", got, tc.wantName)
+			}
+		})
+	}
+}
+
+// post sends a request from any goroutine: it reports errors instead of
+// failing the test.
+func (s *server) post(c creds, path, body string) (int, error) {
+	req, err := http.NewRequest("POST", s.URL+path, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.SetBasicAuth(c.user, c.pass)
+	req.Header.Set("Content-Type", xmlType)
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+func TestLegacySeats(t *testing.T) {
+	const seats = 5 // the owner, an admin, holds one: 4 are free
+	s := newServer(t, serverOptions{seats: seats})
+	endID := s.mkUser("Eve End", "eve@example.com", domain.EndUser, "")
+
+	const racers = 8
+	var wg sync.WaitGroup
+	codes := make([]int, racers)
+	errs := make([]error, racers)
+	for i := range racers {
+		wg.Go(func() {
+			codes[i], errs[i] = s.post(owner, "/users.xml", fmt.Sprintf("<user><name>Racer %d</name><roles>4</roles></user>", i))
+		})
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for i, c := range codes {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		count[c]++
+	}
+	if diff := cmp.Diff(map[int]int{201: seats - 1, 507: racers - seats + 1}, count); diff != "" {
+		t.Fatalf("statuses (-want +got):\n%s", diff)
+	}
+	if n := s.seats(); n != seats {
+		t.Fatalf("%d active agents and admins, want %d", n, seats)
+	}
+	var agents []int64
+	us, _ := s.db.Users(context.Background(), domain.UserFilter{Roles: []domain.Role{domain.Agent}}, domain.Window{Limit: 100})
+	for _, u := range us {
+		agents = append(agents, u.ID)
+	}
+	if len(agents) != seats-1 {
+		t.Fatalf("agents %v", agents)
+	}
+
+	full := func(name string, c creds, method, path, body string) {
+		t.Helper()
+		before := s.state()
+		r := s.do(c, method, path, xmlType, body)
+		golden(t, "legacy/seat_limit_"+name+".golden", r.dump())
+		wantStatus(t, r, 507)
+		if diff := cmp.Diff(before, s.state()); diff != "" {
+			t.Errorf("a refused request changed the store (-before +after):\n%s", diff)
+		}
+	}
+	full("create_agent", owner, "POST", "/users.xml", `<user><name>One Too Many</name><roles>4</roles></user><groups></groups>`)
+	full("create_admin", owner, "POST", "/users.xml", `<user><name>Admin Too Many</name><roles>2</roles></user>`)
+	full("promote_end_user", owner, "PUT", fmt.Sprintf("/users/%d.xml", endID), `<user><roles>4</roles></user>`)
+
+	// An agent's own seat is not counted twice: editing a seated agent works when full.
+	r := s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[0]), xmlType, `<user><name>Still Seated</name><roles>2</roles></user>`)
+	wantStatus(t, r, 200)
+
+	// Deleting an agent frees a seat, which a promotion then takes.
+	wantStatus(t, s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", agents[1]), "", ""), 200)
+	if n := s.seats(); n != seats-1 {
+		t.Fatalf("after delete: %d seats taken", n)
+	}
+	wantStatus(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", endID), xmlType, `<user><roles>4</roles></user>`), 200)
+	if n := s.seats(); n != seats {
+		t.Fatalf("after promotion: %d seats taken", n)
+	}
+	// Re-activating the deleted agent would exceed the cap.
+	full("reactivate", owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[1]), `<user><is-active>true</is-active></user>`)
+
+	// Demoting an agent frees a seat; the re-activation then fits.
+	wantStatus(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[2]), xmlType, `<user><roles>0</roles></user>`), 200)
+	if n := s.seats(); n != seats-1 {
+		t.Fatalf("after demotion: %d seats taken", n)
+	}
+	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[1]), xmlType, `<user><is-active>true</is-active></user>`)
+	wantStatus(t, r, 200)
+	if got := xmlField(t, r.body, "is-active"); got != "true" {
+		t.Errorf("re-activated user is-active %s", got)
+	}
+	if n := s.seats(); n != seats {
+		t.Fatalf("after re-activation: %d seats taken", n)
+	}
+	// An inactive agent can be deleted again, and end users are created freely when full.
+	wantStatus(t, s.do(owner, "POST", "/users.xml", xmlType, `<user><name>Plain End User</name></user>`), 201)
+}
+
+func TestLegacyAuth(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	agnes := creds{"agnes@example.com", "agnes-pass-1"}
+	paula := creds{"paula@example.com", "paula-pass-1"}
+	agnesID := s.mkUser("Agnes Agent", agnes.user, domain.Agent, agnes.pass)
+	paulaID := s.mkUser("Paula Agent", paula.user, domain.Agent, paula.pass)
+
+	get := func(c creds) int { t.Helper(); return s.do(c, "GET", "/users.xml?page=99", "", "").status }
+	for _, tc := range []struct {
+		name string
+		c    creds
+		want int
+	}{
+		{"owner token", owner, 200},
+		{"owner password", creds{ownerEmail, ownerPassword}, 200},
+		{"agent password", agnes, 200},
+		{"agent password again (cached)", agnes, 200},
+		{"wrong password", creds{agnes.user, "agnes-pass-2"}, 401},
+		{"password as token", creds{agnes.user + "/token", agnes.pass}, 401},
+		{"token as password", creds{ownerEmail, ownerToken}, 401},
+		{"empty password", creds{agnes.user, ""}, 401},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := get(tc.c); got != tc.want {
+				t.Errorf("status %d, want %d", got, tc.want)
+			}
+		})
+	}
+
+	// A changed password: the old one stops working at once, though it was cached.
+	wantStatus(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agnesID), xmlType, `<user><password>agnes-pass-2</password></user>`), 200)
+	if got := get(agnes); got != 401 {
+		t.Errorf("old password after an admin changed it: %d, want 401", got)
+	}
+	if got := get(creds{agnes.user, "agnes-pass-2"}); got != 200 {
+		t.Errorf("new password: %d, want 200", got)
+	}
+	// An agent changing its own password.
+	if got := get(paula); got != 200 {
+		t.Fatalf("paula: %d", got)
+	}
+	wantStatus(t, s.do(paula, "PUT", fmt.Sprintf("/users/%d.xml", paulaID), xmlType, `<user><password>paula-pass-2</password></user>`), 200)
+	if got := get(paula); got != 401 {
+		t.Errorf("old password after changing it oneself: %d, want 401", got)
+	}
+	newPaula := creds{paula.user, "paula-pass-2"}
+	if got := get(newPaula); got != 200 {
+		t.Errorf("new password: %d, want 200", got)
+	}
+
+	// A deactivated user cannot authenticate, cached or not.
+	wantStatus(t, s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", paulaID), "", ""), 200)
+	r := s.do(newPaula, "GET", "/users.xml", "", "")
+	wantStatus(t, r, 401)
+	golden(t, "legacy/auth_deactivated_user.golden", r.dump())
+	// Re-activated, the same password works again.
+	wantStatus(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", paulaID), xmlType, `<user><is-active>true</is-active></user>`), 200)
+	if got := get(newPaula); got != 200 {
+		t.Errorf("re-activated user: %d, want 200", got)
 	}
 }
