@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const jsonType = "application/json"
+const crossJSONType = "application/json"
 
 // legacyUser is a legacy <user> as a client reads it.
 type legacyUser struct {
@@ -71,8 +71,8 @@ func readV2User(t *testing.T, r response) v2User {
 	return readV2[struct{ User v2User }](t, r).User
 }
 
-// pretty is r's dump with a JSON body indented, so a golden is reviewable.
-func pretty(t *testing.T, r response) []byte {
+// prettyJSON is r's dump with a JSON body indented, so a golden is reviewable.
+func prettyJSON(t *testing.T, r response) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	if err := json.Indent(&b, r.body, "", "  "); err != nil {
@@ -83,16 +83,16 @@ func pretty(t *testing.T, r response) []byte {
 	return r.dump()
 }
 
-// both renders the legacy and the v2 answers about one thing in one golden.
-func both(t *testing.T, legacy, v2 response) []byte {
+// sideBySide renders the legacy and the v2 answers about one thing in one golden.
+func sideBySide(t *testing.T, legacy, v2 response) []byte {
 	t.Helper()
-	return append(append(append([]byte("=== legacy\n"), legacy.dump()...), "\n=== v2\n"...), pretty(t, v2)...)
+	return append(append(append([]byte("=== legacy\n"), legacy.dump()...), "\n=== v2\n"...), prettyJSON(t, v2)...)
 }
 
 func TestCrossProtocolAgent(t *testing.T) {
 	s := newServer(t, serverOptions{})
-	s.mkGroups("Support", "Sales", "Billing")
-	r := s.do(owner, "POST", "/users.xml", xmlType, `<user>
+	s.addGroups("Support", "Sales", "Billing")
+	r := s.do(owner, "POST", "/users.xml", legacyXMLType, `<user>
   <email>aljohnson@yourcompany.dk</email>
   <name>Al Johnson</name>
   <roles>4</roles>
@@ -101,15 +101,15 @@ func TestCrossProtocolAgent(t *testing.T) {
   <is-verified>true</is-verified>
 </user>
 <groups>3, 2</groups>`)
-	wantStatus(t, r, 201)
+	legacyWant(t, r, 201)
 	id := xmlID(t, r.body)
 	s.clock.Advance(3600e9)
 
 	lr := s.do(owner, "GET", fmt.Sprintf("/users/%d.xml", id), "", "")
 	vr := s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%d.json", id), "", "")
-	wantStatus(t, lr, 200)
-	wantStatus(t, vr, 200)
-	golden(t, "cross/agent.golden", both(t, lr, vr))
+	legacyWant(t, lr, 200)
+	legacyWant(t, vr, 200)
+	golden(t, "cross/agent.golden", sideBySide(t, lr, vr))
 
 	l, v := readLegacy(t, lr), readV2User(t, vr)
 	str := func(p *string) string {
@@ -156,8 +156,8 @@ func TestCrossProtocolAgent(t *testing.T) {
 		legacyGroups = append(legacyGroups, g.ID)
 	}
 	mr := s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%d/group_memberships.json", id), "", "")
-	wantStatus(t, mr, 200)
-	golden(t, "cross/agent_group_memberships.golden", pretty(t, mr))
+	legacyWant(t, mr, 200)
+	golden(t, "cross/agent_group_memberships.golden", prettyJSON(t, mr))
 	ms := readV2[struct {
 		GroupMemberships []struct {
 			UserID  int64 `json:"user_id"`
@@ -189,7 +189,7 @@ func TestCrossProtocolAgent(t *testing.T) {
 	}
 
 	// A legacy client echoing the zone it read keeps the user in Copenhagen.
-	wantStatus(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), xmlType,
+	legacyWant(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType,
 		`<user><time-zone>(GMT +01:00) Brussels, Copenhagen, Madrid, Paris</time-zone></user>`), 200)
 	if v := readV2User(t, s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%d.json", id), "", "")); v.TimeZone != "Copenhagen" || v.IANATimeZone != "Europe/Copenhagen" {
 		t.Errorf("after echoing the legacy zone: %s %s", v.TimeZone, v.IANATimeZone)
@@ -198,13 +198,13 @@ func TestCrossProtocolAgent(t *testing.T) {
 
 func TestCrossProtocolCreateV2ReadLegacy(t *testing.T) {
 	s := newServer(t, serverOptions{})
-	vr := s.do(owner, "POST", "/api/v2/users.json", jsonType,
+	vr := s.do(owner, "POST", "/api/v2/users.json", crossJSONType,
 		`{"user":{"name":"Vera Two","email":"vera@example.com","role":"agent","time_zone":"Copenhagen"}}`)
-	wantStatus(t, vr, 201)
+	legacyWant(t, vr, 201)
 	v := readV2User(t, vr)
 	lr := s.do(owner, "GET", fmt.Sprintf("/users/%d.xml", v.ID), "", "")
-	wantStatus(t, lr, 200)
-	golden(t, "cross/create_v2_read_legacy.golden", both(t, lr, vr))
+	legacyWant(t, lr, 200)
+	golden(t, "cross/create_v2_read_legacy.golden", sideBySide(t, lr, vr))
 	l := readLegacy(t, lr)
 	got := legacyUser{ID: l.ID, Name: l.Name, Email: l.Email, Roles: l.Roles, Restriction: l.Restriction,
 		Active: l.Active, TimeZone: l.TimeZone, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
@@ -217,11 +217,11 @@ func TestCrossProtocolCreateV2ReadLegacy(t *testing.T) {
 
 func TestCrossProtocolDeleteLegacyInactiveV2(t *testing.T) {
 	s := newServer(t, serverOptions{})
-	id := s.create(`<user><name>Gone Soon</name><email>gone@example.com</email><roles>4</roles></user>`)
+	id := s.legacyCreate(`<user><name>Gone Soon</name><email>gone@example.com</email><roles>4</roles></user>`)
 	listIDs := func() []int64 {
 		t.Helper()
 		r := s.do(owner, "GET", "/api/v2/users.json", "", "")
-		wantStatus(t, r, 200)
+		legacyWant(t, r, 200)
 		var ids []int64
 		for _, u := range readV2[struct{ Users []v2User }](t, r).Users {
 			ids = append(ids, u.ID)
@@ -233,10 +233,10 @@ func TestCrossProtocolDeleteLegacyInactiveV2(t *testing.T) {
 	}
 	s.clock.Advance(60e9)
 	lr := s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", id), "", "")
-	wantStatus(t, lr, 200)
+	legacyWant(t, lr, 200)
 	vr := s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%d.json", id), "", "")
-	wantStatus(t, vr, 200)
-	golden(t, "cross/delete_legacy_read_v2.golden", both(t, lr, vr))
+	legacyWant(t, vr, 200)
+	golden(t, "cross/delete_legacy_read_v2.golden", sideBySide(t, lr, vr))
 	if v := readV2User(t, vr); v.Active || v.UpdatedAt != "2026-05-15T18:08:57Z" {
 		t.Errorf("v2 after legacy delete: active %t updated %s", v.Active, v.UpdatedAt)
 	}
@@ -247,13 +247,13 @@ func TestCrossProtocolDeleteLegacyInactiveV2(t *testing.T) {
 
 func TestCrossProtocolSeatLimit(t *testing.T) {
 	s := newServer(t, serverOptions{seats: 2}) // the owner and one agent
-	s.create(`<user><name>Only Agent</name><roles>4</roles></user>`)
-	before := s.state()
-	lr := s.do(owner, "POST", "/users.xml", xmlType, `<user><name>Legacy Extra</name><roles>4</roles></user>`)
-	vr := s.do(owner, "POST", "/api/v2/users.json", jsonType, `{"user":{"name":"V2 Extra","role":"agent"}}`)
-	golden(t, "cross/seat_limit.golden", both(t, lr, vr))
-	wantStatus(t, lr, 507)
-	wantStatus(t, vr, 422)
+	s.legacyCreate(`<user><name>Only Agent</name><roles>4</roles></user>`)
+	before := s.legacyState()
+	lr := s.do(owner, "POST", "/users.xml", legacyXMLType, `<user><name>Legacy Extra</name><roles>4</roles></user>`)
+	vr := s.do(owner, "POST", "/api/v2/users.json", crossJSONType, `{"user":{"name":"V2 Extra","role":"agent"}}`)
+	golden(t, "cross/seat_limit.golden", sideBySide(t, lr, vr))
+	legacyWant(t, lr, 507)
+	legacyWant(t, vr, 422)
 	body := readV2[struct {
 		Error   string
 		Details map[string][]struct{ Error, Description string }
@@ -261,10 +261,10 @@ func TestCrossProtocolSeatLimit(t *testing.T) {
 	if body.Error != "RecordInvalid" || len(body.Details["role"]) == 0 || body.Details["role"][0].Error != "MaxAgentExceeded" {
 		t.Errorf("v2 seat refusal: %+v", body)
 	}
-	if diff := cmp.Diff(before, s.state()); diff != "" {
+	if diff := cmp.Diff(before, s.legacyState()); diff != "" {
 		t.Errorf("refused creates changed the store (-before +after):\n%s", diff)
 	}
-	if n := s.seats(); n != 2 {
+	if n := s.seatsTaken(); n != 2 {
 		t.Errorf("%d seats taken, want 2", n)
 	}
 }

@@ -14,20 +14,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-const xmlType = "application/xml"
+const legacyXMLType = "application/xml"
 
-// ownerCtx acts as the account owner when a test sets up data through the
+// legacyOwnerCtx acts as the account owner when a test sets up data through the
 // service directly (groups, many users) rather than over HTTP.
-func ownerCtx() context.Context {
+func legacyOwnerCtx() context.Context {
 	return domain.WithActor(context.Background(), &domain.Actor{ID: 1, Role: domain.Admin, Owner: true})
 }
 
-// mkGroups creates groups through the service and returns their ids in order.
-func (s *server) mkGroups(names ...string) []int64 {
+// addGroups creates groups through the service and returns their ids in order.
+func (s *server) addGroups(names ...string) []int64 {
 	s.t.Helper()
 	var ids []int64
 	for _, n := range names {
-		g, err := s.svc.CreateGroup(ownerCtx(), domain.GroupChanges{Name: &n})
+		g, err := s.svc.CreateGroup(legacyOwnerCtx(), domain.GroupChanges{Name: &n})
 		if err != nil {
 			s.t.Fatal(err)
 		}
@@ -36,9 +36,9 @@ func (s *server) mkGroups(names ...string) []int64 {
 	return ids
 }
 
-// mkUser creates a user through the service: name, email (may be ""),
+// addUser creates a user through the service: name, email (may be ""),
 // role and password (may be "").
-func (s *server) mkUser(name, email string, role domain.Role, password string) int64 {
+func (s *server) addUser(name, email string, role domain.Role, password string) int64 {
 	s.t.Helper()
 	c := domain.UserChanges{Name: &name, Role: &role}
 	if email != "" {
@@ -47,29 +47,29 @@ func (s *server) mkUser(name, email string, role domain.Role, password string) i
 	if password != "" {
 		c.Password = &password
 	}
-	u, err := s.svc.CreateUser(ownerCtx(), c)
+	u, err := s.svc.CreateUser(legacyOwnerCtx(), c)
 	if err != nil {
 		s.t.Fatalf("create %s: %v", name, err)
 	}
 	return u.ID
 }
 
-// create POSTs a legacy body as the owner and returns the new user's id.
-func (s *server) create(body string) int64 {
+// legacyCreate POSTs a legacy body as the owner and returns the new user's id.
+func (s *server) legacyCreate(body string) int64 {
 	s.t.Helper()
-	r := s.do(owner, "POST", "/users.xml", xmlType, body)
+	r := s.do(owner, "POST", "/users.xml", legacyXMLType, body)
 	if r.status != 201 {
 		s.t.Fatalf("create: %s", r.dump())
 	}
 	return xmlID(s.t, r.body)
 }
 
-var idElem = regexp.MustCompile(`(?m)^  <id>(\d+)</id>$`)
+var legacyIDElem = regexp.MustCompile(`(?m)^  <id>(\d+)</id>$`)
 
 // xmlID reads the <id> of a <user> document (the user's own, not a group's).
 func xmlID(t *testing.T, body []byte) int64 {
 	t.Helper()
-	m := idElem.FindSubmatch(body)
+	m := legacyIDElem.FindSubmatch(body)
 	if m == nil {
 		t.Fatalf("no user <id> in\n%s", body)
 	}
@@ -87,10 +87,10 @@ func xmlField(t *testing.T, body []byte, tag string) string {
 	return string(m[1])
 }
 
-// state renders everything a legacy request could change: every user (inactive
+// legacyState renders everything a legacy request could change: every user (inactive
 // ones too) with its role, restriction, flags, zone, groups and password hash.
 // A refused request must leave it exactly as it was.
-func (s *server) state() string {
+func (s *server) legacyState() string {
 	s.t.Helper()
 	ctx := context.Background()
 	us, err := s.db.UsersByPosition(ctx, 0, 1000)
@@ -118,8 +118,8 @@ func (s *server) state() string {
 	return b.String()
 }
 
-// seats counts active agents and admins.
-func (s *server) seats() int {
+// seatsTaken counts active agents and admins.
+func (s *server) seatsTaken() int {
 	s.t.Helper()
 	n, err := s.db.CountUsers(context.Background(), domain.UserFilter{Roles: []domain.Role{domain.Agent, domain.Admin}})
 	if err != nil {
@@ -128,7 +128,7 @@ func (s *server) seats() int {
 	return n
 }
 
-func wantStatus(t *testing.T, r response, want int) {
+func legacyWant(t *testing.T, r response, want int) {
 	t.Helper()
 	if r.status != want {
 		t.Fatalf("status %d, want %d\n%s", r.status, want, r.dump())
@@ -148,14 +148,14 @@ const agentFixture = `<user>
 
 func TestLegacyShowCreateUpdateDelete(t *testing.T) {
 	s := newServer(t, serverOptions{})
-	if got := s.mkGroups("Support", "Sales", "Billing"); !cmp.Equal(got, []int64{1, 2, 3}) {
+	if got := s.addGroups("Support", "Sales", "Billing"); !cmp.Equal(got, []int64{1, 2, 3}) {
 		t.Fatalf("group ids %v", got)
 	}
 
 	// Create: two sibling top-level elements, whitespace inside <groups>.
-	r := s.do(owner, "POST", "/users.xml", xmlType, agentFixture)
+	r := s.do(owner, "POST", "/users.xml", legacyXMLType, agentFixture)
 	golden(t, "legacy/create_agent.golden", r.dump())
-	wantStatus(t, r, 201)
+	legacyWant(t, r, 201)
 	id := xmlID(t, r.body)
 	if want := fmt.Sprintf("https://help.example.com/users/%d.xml", id); r.header.Get("Location") != want {
 		t.Errorf("Location %q, want %q", r.header.Get("Location"), want)
@@ -164,7 +164,7 @@ func TestLegacyShowCreateUpdateDelete(t *testing.T) {
 	// Show: the seed's agent, in two groups, restriction 1, Copenhagen.
 	s.clock.Advance(3600e9)
 	r = s.do(owner, "GET", fmt.Sprintf("/users/%d.xml", id), "", "")
-	wantStatus(t, r, 200)
+	legacyWant(t, r, 200)
 	golden(t, "legacy/show_agent.golden", r.dump())
 	u, err := s.db.UserByID(context.Background(), id)
 	if err != nil {
@@ -177,8 +177,8 @@ func TestLegacyShowCreateUpdateDelete(t *testing.T) {
 	}
 
 	// <role> is read like <roles>.
-	r = s.do(owner, "POST", "/users.xml", xmlType, `<user><name>Rita Role</name><role>2</role></user>`)
-	wantStatus(t, r, 201)
+	r = s.do(owner, "POST", "/users.xml", legacyXMLType, `<user><name>Rita Role</name><role>2</role></user>`)
+	legacyWant(t, r, 201)
 	golden(t, "legacy/create_with_role_element.golden", r.dump())
 	if got := xmlField(t, r.body, "roles"); got != "2" {
 		t.Errorf("<role>2</role> created roles %s", got)
@@ -187,8 +187,8 @@ func TestLegacyShowCreateUpdateDelete(t *testing.T) {
 	// Update: only the given elements change; <groups> replaces memberships.
 	s.clock.Advance(60e9)
 	before, _ := s.db.UserByID(context.Background(), id)
-	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), xmlType, "<user>\n  <name>Albert Johnson</name>\n</user>\n<groups>\n  2\n</groups>\n")
-	wantStatus(t, r, 200)
+	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType, "<user>\n  <name>Albert Johnson</name>\n</user>\n<groups>\n  2\n</groups>\n")
+	legacyWant(t, r, 200)
 	golden(t, "legacy/update_name_and_groups.golden", r.dump())
 	after, _ := s.db.UserByID(context.Background(), id)
 	if after.Name != "Albert Johnson" || len(after.Groups) != 1 || after.Groups[0].GroupID != 2 {
@@ -200,16 +200,16 @@ func TestLegacyShowCreateUpdateDelete(t *testing.T) {
 	}
 
 	// No <groups>: memberships stay.
-	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), xmlType, `<user><time-format>1</time-format></user>`)
-	wantStatus(t, r, 200)
+	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType, `<user><time-format>1</time-format></user>`)
+	legacyWant(t, r, 200)
 	golden(t, "legacy/update_without_groups.golden", r.dump())
 	again, _ := s.db.UserByID(context.Background(), id)
 	if again.TimeFormat != 1 || len(again.Groups) != 1 || again.Groups[0].GroupID != 2 || again.Name != "Albert Johnson" {
 		t.Errorf("after update without groups: %+v", again)
 	}
 	// An empty <groups/> removes every membership.
-	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), xmlType, `<user></user><groups></groups>`)
-	wantStatus(t, r, 200)
+	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType, `<user></user><groups></groups>`)
+	legacyWant(t, r, 200)
 	if u, _ := s.db.UserByID(context.Background(), id); len(u.Groups) != 0 {
 		t.Errorf("empty <groups> kept %+v", u.Groups)
 	}
@@ -217,28 +217,28 @@ func TestLegacyShowCreateUpdateDelete(t *testing.T) {
 	// Delete is soft: 200, is-active false; again is harmless; still listed.
 	s.clock.Advance(60e9)
 	r = s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", id), "", "")
-	wantStatus(t, r, 200)
+	legacyWant(t, r, 200)
 	golden(t, "legacy/delete.golden", r.dump())
 	if got := xmlField(t, r.body, "is-active"); got != "false" {
 		t.Errorf("deleted user is-active %s", got)
 	}
-	st := s.state()
+	st := s.legacyState()
 	s.clock.Advance(60e9)
 	r2 := s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", id), "", "")
-	wantStatus(t, r2, 200)
+	legacyWant(t, r2, 200)
 	if diff := cmp.Diff(string(r.body), string(r2.body)); diff != "" {
 		t.Errorf("second delete answered differently (-first +second):\n%s", diff)
 	}
-	if diff := cmp.Diff(st, s.state()); diff != "" {
+	if diff := cmp.Diff(st, s.legacyState()); diff != "" {
 		t.Errorf("second delete changed the store (-before +after):\n%s", diff)
 	}
 	r = s.do(owner, "GET", fmt.Sprintf("/users/%d.xml", id), "", "")
-	wantStatus(t, r, 200)
+	legacyWant(t, r, 200)
 	if got := xmlField(t, r.body, "is-active"); got != "false" {
 		t.Errorf("shown deleted user is-active %s", got)
 	}
 	r = s.do(owner, "GET", "/users.xml", "", "")
-	wantStatus(t, r, 200)
+	legacyWant(t, r, 200)
 	if !strings.Contains(string(r.body), "<name>Albert Johnson</name>") {
 		t.Errorf("inactive user missing from the list:\n%s", r.body)
 	}
@@ -272,14 +272,14 @@ func TestLegacyList(t *testing.T) {
 		{"Lou Moss", domain.EndUser},
 	}
 	for i, p := range people {
-		s.mkUser(p.name, fmt.Sprintf("user%02d@example.com", i+2), p.role, "")
+		s.addUser(p.name, fmt.Sprintf("user%02d@example.com", i+2), p.role, "")
 	}
 	for _, tc := range []struct {
 		name, query string
 		wantIDs     []int64
 	}{
-		{"page1", "", seq(1, 15)},
-		{"page2", "?page=2", seq(16, 20)},
+		{"page1", "", idRange(1, 15)},
+		{"page2", "?page=2", idRange(16, 20)},
 		{"page_past_end", "?page=3", nil},
 		{"search_john_admins", "?query=John&role=2", []int64{2, 5}},
 		{"search_john_any_role", "?query=john", []int64{2, 3, 4, 5}},
@@ -287,7 +287,7 @@ func TestLegacyList(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := s.do(owner, "GET", "/users.xml"+tc.query, "", "")
-			wantStatus(t, r, 200)
+			legacyWant(t, r, 200)
 			golden(t, "legacy/list_"+tc.name+".golden", r.dump())
 			var got []int64
 			for _, m := range regexp.MustCompile(`(?m)^    <id>(\d+)</id>$`).FindAllSubmatch(r.body, -1) {
@@ -301,7 +301,7 @@ func TestLegacyList(t *testing.T) {
 	}
 }
 
-func seq(from, to int64) []int64 {
+func idRange(from, to int64) []int64 {
 	var ids []int64
 	for i := from; i <= to; i++ {
 		ids = append(ids, i)
@@ -309,29 +309,29 @@ func seq(from, to int64) []int64 {
 	return ids
 }
 
-// errorFixture is a help desk with an agent, an end user and two groups.
-type errorFixture struct {
+// legacyErrorFixture is a help desk with an agent, an end user and two groups.
+type legacyErrorFixture struct {
 	*server
 	agent, endUser creds
 	agentID, endID int64
 }
 
-func newErrorFixture(t *testing.T) errorFixture {
+func newLegacyErrorFixture(t *testing.T) legacyErrorFixture {
 	s := newServer(t, serverOptions{})
-	s.mkGroups("Support", "Sales")
-	f := errorFixture{server: s,
+	s.addGroups("Support", "Sales")
+	f := legacyErrorFixture{server: s,
 		agent:   creds{"agnes@example.com", "agent-pass"},
 		endUser: creds{"eddie@example.com", "enduser-pass"},
 	}
-	f.agentID = s.mkUser("Agnes Agent", f.agent.user, domain.Agent, f.agent.pass)
-	f.endID = s.mkUser("Eddie End", f.endUser.user, domain.EndUser, f.endUser.pass)
+	f.agentID = s.addUser("Agnes Agent", f.agent.user, domain.Agent, f.agent.pass)
+	f.endID = s.addUser("Eddie End", f.endUser.user, domain.EndUser, f.endUser.pass)
 	return f
 }
 
 // TestLegacyErrors sends every refused request and checks the answer and
 // that nothing at all was written.
 func TestLegacyErrors(t *testing.T) {
-	f := newErrorFixture(t)
+	f := newLegacyErrorFixture(t)
 	const ok = `<user><name>New Person</name><email>new@example.com</email></user>`
 	big := "<user><name>" + strings.Repeat("a", 1<<20) + "</name></user>"
 	wrongPass := creds{ownerEmail, "not-the-password"}
@@ -429,14 +429,14 @@ func TestLegacyErrors(t *testing.T) {
 		{"413_body_over_1MiB", owner, "POST", "/users.xml", big, 413},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := f.state()
-			ct := xmlType
+			before := f.legacyState()
+			ct := legacyXMLType
 			if tc.body == "" {
 				ct = ""
 			}
 			r := f.do(tc.c, tc.method, tc.path, ct, tc.body)
 			golden(t, "legacy/error_"+tc.name+".golden", r.dump())
-			wantStatus(t, r, tc.want)
+			legacyWant(t, r, tc.want)
 			if got := r.header.Get("Content-Type"); got != "application/xml; charset=utf-8" {
 				t.Errorf("Content-Type %q", got)
 			}
@@ -450,7 +450,7 @@ func TestLegacyErrors(t *testing.T) {
 			if got := r.header.Get("WWW-Authenticate"); got != wantAuth {
 				t.Errorf("WWW-Authenticate %q, want %q", got, wantAuth)
 			}
-			if diff := cmp.Diff(before, f.state()); diff != "" {
+			if diff := cmp.Diff(before, f.legacyState()); diff != "" {
 				t.Errorf("a refused request changed the store (-before +after):\n%s", diff)
 			}
 		})
@@ -469,7 +469,7 @@ func TestLegacyCharsets(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := s.do(owner, "POST", "/users.xml", "application/xml", tc.body)
-			wantStatus(t, r, 201)
+			legacyWant(t, r, 201)
 			id := xmlID(t, r.body)
 			u, err := s.db.UserByID(context.Background(), id)
 			if err != nil {
@@ -479,7 +479,7 @@ func TestLegacyCharsets(t *testing.T) {
 				t.Errorf("stored name %q, want %q", u.Name, tc.wantName)
 			}
 			r = s.do(owner, "GET", fmt.Sprintf("/users/%d.xml", id), "", "")
-			wantStatus(t, r, 200)
+			legacyWant(t, r, 200)
 			golden(t, "legacy/charset_"+tc.name+".golden", r.dump())
 			if got := xmlField(t, r.body, "name"); got != tc.wantName {
 				t.Errorf("shown name %q, want %q", got, tc.wantName)
@@ -488,15 +488,15 @@ func TestLegacyCharsets(t *testing.T) {
 	}
 }
 
-// post sends a request from any goroutine: it reports errors instead of
+// postAsync sends a request from any goroutine: it reports errors instead of
 // failing the test.
-func (s *server) post(c creds, path, body string) (int, error) {
+func (s *server) postAsync(c creds, path, body string) (int, error) {
 	req, err := http.NewRequest("POST", s.URL+path, strings.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
 	req.SetBasicAuth(c.user, c.pass)
-	req.Header.Set("Content-Type", xmlType)
+	req.Header.Set("Content-Type", legacyXMLType)
 	resp, err := s.Client().Do(req)
 	if err != nil {
 		return 0, err
@@ -508,7 +508,7 @@ func (s *server) post(c creds, path, body string) (int, error) {
 func TestLegacySeats(t *testing.T) {
 	const seats = 5 // the owner, an admin, holds one: 4 are free
 	s := newServer(t, serverOptions{seats: seats})
-	endID := s.mkUser("Eve End", "eve@example.com", domain.EndUser, "")
+	endID := s.addUser("Eve End", "eve@example.com", domain.EndUser, "")
 
 	const racers = 8
 	var wg sync.WaitGroup
@@ -516,7 +516,7 @@ func TestLegacySeats(t *testing.T) {
 	errs := make([]error, racers)
 	for i := range racers {
 		wg.Go(func() {
-			codes[i], errs[i] = s.post(owner, "/users.xml", fmt.Sprintf("<user><name>Racer %d</name><roles>4</roles></user>", i))
+			codes[i], errs[i] = s.postAsync(owner, "/users.xml", fmt.Sprintf("<user><name>Racer %d</name><roles>4</roles></user>", i))
 		})
 	}
 	wg.Wait()
@@ -530,7 +530,7 @@ func TestLegacySeats(t *testing.T) {
 	if diff := cmp.Diff(map[int]int{201: seats - 1, 507: racers - seats + 1}, count); diff != "" {
 		t.Fatalf("statuses (-want +got):\n%s", diff)
 	}
-	if n := s.seats(); n != seats {
+	if n := s.seatsTaken(); n != seats {
 		t.Fatalf("%d active agents and admins, want %d", n, seats)
 	}
 	var agents []int64
@@ -544,11 +544,11 @@ func TestLegacySeats(t *testing.T) {
 
 	full := func(name string, c creds, method, path, body string) {
 		t.Helper()
-		before := s.state()
-		r := s.do(c, method, path, xmlType, body)
+		before := s.legacyState()
+		r := s.do(c, method, path, legacyXMLType, body)
 		golden(t, "legacy/seat_limit_"+name+".golden", r.dump())
-		wantStatus(t, r, 507)
-		if diff := cmp.Diff(before, s.state()); diff != "" {
+		legacyWant(t, r, 507)
+		if diff := cmp.Diff(before, s.legacyState()); diff != "" {
 			t.Errorf("a refused request changed the store (-before +after):\n%s", diff)
 		}
 	}
@@ -557,44 +557,44 @@ func TestLegacySeats(t *testing.T) {
 	full("promote_end_user", owner, "PUT", fmt.Sprintf("/users/%d.xml", endID), `<user><roles>4</roles></user>`)
 
 	// An agent's own seat is not counted twice: editing a seated agent works when full.
-	r := s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[0]), xmlType, `<user><name>Still Seated</name><roles>2</roles></user>`)
-	wantStatus(t, r, 200)
+	r := s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[0]), legacyXMLType, `<user><name>Still Seated</name><roles>2</roles></user>`)
+	legacyWant(t, r, 200)
 
 	// Deleting an agent frees a seat, which a promotion then takes.
-	wantStatus(t, s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", agents[1]), "", ""), 200)
-	if n := s.seats(); n != seats-1 {
+	legacyWant(t, s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", agents[1]), "", ""), 200)
+	if n := s.seatsTaken(); n != seats-1 {
 		t.Fatalf("after delete: %d seats taken", n)
 	}
-	wantStatus(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", endID), xmlType, `<user><roles>4</roles></user>`), 200)
-	if n := s.seats(); n != seats {
+	legacyWant(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", endID), legacyXMLType, `<user><roles>4</roles></user>`), 200)
+	if n := s.seatsTaken(); n != seats {
 		t.Fatalf("after promotion: %d seats taken", n)
 	}
 	// Re-activating the deleted agent would exceed the cap.
 	full("reactivate", owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[1]), `<user><is-active>true</is-active></user>`)
 
 	// Demoting an agent frees a seat; the re-activation then fits.
-	wantStatus(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[2]), xmlType, `<user><roles>0</roles></user>`), 200)
-	if n := s.seats(); n != seats-1 {
+	legacyWant(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[2]), legacyXMLType, `<user><roles>0</roles></user>`), 200)
+	if n := s.seatsTaken(); n != seats-1 {
 		t.Fatalf("after demotion: %d seats taken", n)
 	}
-	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[1]), xmlType, `<user><is-active>true</is-active></user>`)
-	wantStatus(t, r, 200)
+	r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agents[1]), legacyXMLType, `<user><is-active>true</is-active></user>`)
+	legacyWant(t, r, 200)
 	if got := xmlField(t, r.body, "is-active"); got != "true" {
 		t.Errorf("re-activated user is-active %s", got)
 	}
-	if n := s.seats(); n != seats {
+	if n := s.seatsTaken(); n != seats {
 		t.Fatalf("after re-activation: %d seats taken", n)
 	}
 	// An inactive agent can be deleted again, and end users are created freely when full.
-	wantStatus(t, s.do(owner, "POST", "/users.xml", xmlType, `<user><name>Plain End User</name></user>`), 201)
+	legacyWant(t, s.do(owner, "POST", "/users.xml", legacyXMLType, `<user><name>Plain End User</name></user>`), 201)
 }
 
 func TestLegacyAuth(t *testing.T) {
 	s := newServer(t, serverOptions{})
 	agnes := creds{"agnes@example.com", "agnes-pass-1"}
 	paula := creds{"paula@example.com", "paula-pass-1"}
-	agnesID := s.mkUser("Agnes Agent", agnes.user, domain.Agent, agnes.pass)
-	paulaID := s.mkUser("Paula Agent", paula.user, domain.Agent, paula.pass)
+	agnesID := s.addUser("Agnes Agent", agnes.user, domain.Agent, agnes.pass)
+	paulaID := s.addUser("Paula Agent", paula.user, domain.Agent, paula.pass)
 
 	get := func(c creds) int { t.Helper(); return s.do(c, "GET", "/users.xml?page=99", "", "").status }
 	for _, tc := range []struct {
@@ -619,7 +619,7 @@ func TestLegacyAuth(t *testing.T) {
 	}
 
 	// A changed password: the old one stops working at once, though it was cached.
-	wantStatus(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agnesID), xmlType, `<user><password>agnes-pass-2</password></user>`), 200)
+	legacyWant(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", agnesID), legacyXMLType, `<user><password>agnes-pass-2</password></user>`), 200)
 	if got := get(agnes); got != 401 {
 		t.Errorf("old password after an admin changed it: %d, want 401", got)
 	}
@@ -630,7 +630,7 @@ func TestLegacyAuth(t *testing.T) {
 	if got := get(paula); got != 200 {
 		t.Fatalf("paula: %d", got)
 	}
-	wantStatus(t, s.do(paula, "PUT", fmt.Sprintf("/users/%d.xml", paulaID), xmlType, `<user><password>paula-pass-2</password></user>`), 200)
+	legacyWant(t, s.do(paula, "PUT", fmt.Sprintf("/users/%d.xml", paulaID), legacyXMLType, `<user><password>paula-pass-2</password></user>`), 200)
 	if got := get(paula); got != 401 {
 		t.Errorf("old password after changing it oneself: %d, want 401", got)
 	}
@@ -640,12 +640,12 @@ func TestLegacyAuth(t *testing.T) {
 	}
 
 	// A deactivated user cannot authenticate, cached or not.
-	wantStatus(t, s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", paulaID), "", ""), 200)
+	legacyWant(t, s.do(owner, "DELETE", fmt.Sprintf("/users/%d.xml", paulaID), "", ""), 200)
 	r := s.do(newPaula, "GET", "/users.xml", "", "")
-	wantStatus(t, r, 401)
+	legacyWant(t, r, 401)
 	golden(t, "legacy/auth_deactivated_user.golden", r.dump())
 	// Re-activated, the same password works again.
-	wantStatus(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", paulaID), xmlType, `<user><is-active>true</is-active></user>`), 200)
+	legacyWant(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", paulaID), legacyXMLType, `<user><is-active>true</is-active></user>`), 200)
 	if got := get(newPaula); got != 200 {
 		t.Errorf("re-activated user: %d, want 200", got)
 	}
