@@ -2,6 +2,7 @@ package deskgate_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -648,5 +649,26 @@ func TestLegacyAuth(t *testing.T) {
 	legacyWant(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", paulaID), legacyXMLType, `<user><is-active>true</is-active></user>`), 200)
 	if got := get(newPaula); got != 200 {
 		t.Errorf("re-activated user: %d, want 200", got)
+	}
+}
+
+// TestLegacyInternalError: a fault the client did not cause is a 500 with a
+// generic message, never a dropped connection or the cause's text.
+func TestLegacyInternalError(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	// Break the schema behind the server's back: every user query now fails.
+	raw, err := sql.Open("sqlite3", s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec("ALTER TABLE users RENAME TO users_gone"); err != nil {
+		t.Fatal(err)
+	}
+	r := s.do(owner, "GET", "/users/1.xml", "", "")
+	golden(t, "legacy/error_500_store_unavailable.golden", r.dump())
+	legacyWant(t, r, 500)
+	if strings.Contains(strings.ToLower(string(r.body)), "sql") {
+		t.Errorf("the cause leaked:\n%s", r.body)
 	}
 }
