@@ -268,3 +268,21 @@ func TestCrossProtocolSeatLimit(t *testing.T) {
 		t.Errorf("%d seats taken, want 2", n)
 	}
 }
+
+// TestCrossProtocolLegacyEmailUpdate: a legacy <email> replaces the address
+// both APIs show.
+func TestCrossProtocolLegacyEmailUpdate(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	id := s.legacyCreate(`<user><name>Mail Mover</name><email>old@example.com</email></user>`)
+	r := s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType, `<user><email>New@Example.com</email></user>`)
+	legacyWant(t, r, 200)
+	if got := readLegacy(t, r).Email; got != "New@Example.com" {
+		t.Errorf("legacy email after update %q", got)
+	}
+	v := readV2User(t, s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%d.json", id), "", ""))
+	if v.Email == nil || *v.Email != "New@Example.com" {
+		t.Errorf("v2 email after legacy update %v", v.Email)
+	}
+	// The new address is taken, whatever its case.
+	legacyWant(t, s.do(owner, "POST", "/users.xml", legacyXMLType, `<user><name>Copycat</name><email>new@example.COM</email></user>`), 422)
+}
