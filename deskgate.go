@@ -15,8 +15,11 @@ import (
 
 // NewHandler mounts both APIs and the health check on one router. baseURL is
 // the origin of absolute URLs in responses; empty derives it from each
-// request's Host.
+// request's Host; a nil log discards.
 func NewHandler(svc *domain.Service, baseURL string, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	base := func(r *http.Request) string {
 		if baseURL != "" {
 			return baseURL

@@ -2,6 +2,7 @@ package xmlapi
 
 import (
 	"bytes"
+	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
@@ -41,7 +42,7 @@ func readDocument(r *http.Request) (*document, error) {
 	doc := etree.NewDocument()
 	doc.ReadSettings = etree.ReadSettings{CharsetReader: charset.NewReaderLabel, MaxDepth: maxDepth}
 	if _, err := doc.ReadFrom(bytes.NewReader(body)); err != nil {
-		return nil, badRequest("The body is not well-formed XML (" + xmlProblem(err) + "). " + msgShape)
+		return nil, badRequest("The body is not well-formed XML (" + xmlProblem(body, err) + "). " + msgShape)
 	}
 	var d document
 	for _, tok := range doc.Child {
@@ -72,10 +73,21 @@ func readDocument(r *http.Request) (*document, error) {
 	return &d, nil
 }
 
-// xmlProblem keeps the parser's own words but not its internals.
-func xmlProblem(err error) string {
+// xmlProblem says where the body stops being XML. etree reports a bare
+// "invalid XML format" for unbalanced tags; encoding/xml names the line.
+func xmlProblem(body []byte, err error) string {
 	if errors.Is(err, etree.ErrMaxDepth) {
 		return "nested too deeply"
+	}
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	dec.CharsetReader = charset.NewReaderLabel
+	for {
+		if _, terr := dec.Token(); terr != nil {
+			if terr != io.EOF {
+				err = terr
+			}
+			break
+		}
 	}
 	return strings.TrimPrefix(err.Error(), "XML syntax error on ")
 }
