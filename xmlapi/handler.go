@@ -21,9 +21,6 @@ type Handler struct {
 // New returns the legacy API's handler. base gives the origin
 // ("http://host:port") absolute URLs start with.
 func New(svc *domain.Service, base func(*http.Request) string, log *slog.Logger) *Handler {
-	if log == nil { // a nil *slog.Logger panics on use, which would turn every 500 into a dropped connection
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &Handler{svc: svc, base: base, log: log}
 }
 
