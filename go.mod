@@ -6,6 +6,7 @@ require (
 	github.com/beevik/etree v1.8.1 // indirect
 	github.com/getkin/kin-openapi v0.152.0 // indirect
 	github.com/google/go-cmp v0.7.0 // indirect
+	github.com/google/go-querystring v1.1.0 // indirect
 	github.com/gorilla/mux v1.8.1 // indirect
 	github.com/mattn/go-sqlite3 v1.14.53 // indirect
 	github.com/nukosuke/go-zendesk v0.18.0 // indirect

@@ -65,7 +65,7 @@ func (s *Service) window(list string, p PageRequest) (Window, PageInfo, error) {
 		if info.Number < 1 {
 			return Window{}, info, badPage("page must be a whole number from 1 up")
 		}
-		if info.Number*info.Size > MaxOffsetRecords {
+		if info.Number > MaxOffsetRecords/info.Size { // not Number*Size: a huge page number overflows it
 			return Window{}, info, badPage("Offset pagination reaches at most %d records; use cursor pagination (page[size]) to go further", MaxOffsetRecords)
 		}
 		return Window{Offset: (info.Number - 1) * info.Size, Limit: info.Size + 1}, info, nil

@@ -69,7 +69,11 @@ func decode(r *http.Request, key string, dst any) error {
 	if err := json.Unmarshal(inner, dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return &attributeError{attribute: key + "." + te.Field, want: wantType(te.Type.String())}
+			attr := key // the wrapped value itself is not an object
+			if te.Field != "" {
+				attr += "." + te.Field
+			}
+			return &attributeError{attribute: attr, want: wantType(te.Type.String())}
 		}
 		return badBody(`"` + key + `" must be a JSON object: ` + jsonProblem(err))
 	}
@@ -77,15 +81,18 @@ func decode(r *http.Request, key string, dst any) error {
 }
 
 func wantType(goType string) string {
+	// Containers first: "[]string" and "map[string]any" name string too.
 	switch {
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map["), strings.Contains(goType, "."):
+		return "an object"
 	case strings.Contains(goType, "int"):
 		return "an integer"
 	case strings.Contains(goType, "bool"):
 		return "true or false"
 	case strings.Contains(goType, "string"):
 		return "a string"
-	case strings.Contains(goType, "[]"):
-		return "an array"
 	default:
 		return "an object"
 	}

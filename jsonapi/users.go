@@ -128,8 +128,14 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	body := h.user(r, u)
-	if full, ok := body.(*userJSON); ok {
-		full.AuthenticityToken = token
+	switch v := body.(type) {
+	case *userJSON:
+		v.AuthenticityToken = token
+	case *endUserJSON: // end users get the token too: help center pages send it as X-CSRF-Token
+		body = struct {
+			*endUserJSON
+			AuthenticityToken string `json:"authenticity_token"`
+		}{v, token}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": body})
 	return nil
