@@ -892,22 +892,20 @@ func TestV2CursorWalkUnderChange(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		created := 0
-		for range pages {
+		mutate := func() error {
 			// Per page: two creates and two deletes, one of them of a user
 			// created during the walk.
 			for range 2 {
 				code, body, err := v2RawDo(s, "POST", "/api/v2/users", fmt.Sprintf(`{"user":{"name":"New %d"}}`, created))
 				if err != nil || code != http.StatusCreated {
-					mutErr = fmt.Errorf("create: %d %s %v", code, body, err)
-					return
+					return fmt.Errorf("create: %d %s %v", code, body, err)
 				}
 				created++
 				if created%2 == 0 {
 					var b struct{ User struct{ ID int64 } }
 					json.Unmarshal(body, &b)
 					if code, body, err := v2RawDo(s, "DELETE", fmt.Sprintf("/api/v2/users/%d", b.User.ID), ""); err != nil || code != http.StatusOK {
-						mutErr = fmt.Errorf("delete new: %d %s %v", code, body, err)
-						return
+						return fmt.Errorf("delete new: %d %s %v", code, body, err)
 					}
 				}
 			}
@@ -915,13 +913,20 @@ func TestV2CursorWalkUnderChange(t *testing.T) {
 				id := doomed[len(doomed)/2] // from the middle, ahead of and behind the walker
 				doomed = slices.Delete(doomed, len(doomed)/2, len(doomed)/2+1)
 				if code, body, err := v2RawDo(s, "DELETE", fmt.Sprintf("/api/v2/users/%d", id), ""); err != nil || code != http.StatusOK {
-					mutErr = fmt.Errorf("delete %d: %d %s %v", id, code, body, err)
-					return
+					return fmt.Errorf("delete %d: %d %s %v", id, code, body, err)
 				}
+			}
+			return nil
+		}
+		for range pages { // after an error, keep draining so the walker never blocks
+			if mutErr == nil {
+				mutErr = mutate()
 			}
 		}
 	}()
 
+	stop := sync.OnceFunc(func() { close(pages); wg.Wait() })
+	defer stop() // also when the walk fails
 	seen := map[int64]int{}
 	var order []int64
 	path := "/api/v2/users?page[size]=25"
@@ -953,8 +958,7 @@ func TestV2CursorWalkUnderChange(t *testing.T) {
 		pages <- struct{}{}
 		path = "/api/v2/users?page[size]=25&page[after]=" + url.QueryEscape(page.Meta.AfterCursor)
 	}
-	close(pages)
-	wg.Wait()
+	stop()
 	if mutErr != nil {
 		t.Fatal(mutErr)
 	}

@@ -1,0 +1,168 @@
+package deskgate_test
+
+import (
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+)
+
+// nullInRealResponses are the user properties the real service sends as null
+// when empty or absent although the published schema does not mark them
+// nullable: API-NOTES §1 "Null vs omitted" (a captured full user carries every
+// key, null for alias, signature, details, notes, phone, photo, external_id,
+// two_factor_auth_enabled …), and for ids and times that are unset:
+// organization_id, default_group_id, custom_role_id, last_login_at. Where the
+// spec and real responses disagree, the real responses win. Nothing else is
+// relaxed.
+var nullInRealResponses = []string{
+	"alias", "signature", "details", "notes", "phone", "photo", "external_id",
+	"two_factor_auth_enabled", "organization_id", "default_group_id", "custom_role_id", "last_login_at",
+}
+
+// v2Schemas loads the published components into a minimal OpenAPI 3.0
+// document (the file holds only components:) and relaxes the user schemas as
+// described above.
+func v2Schemas(t *testing.T) openapi3.Schemas {
+	t.Helper()
+	components, err := os.ReadFile("testdata/v2-components.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := append([]byte("openapi: 3.0.3\ninfo:\n  title: deskgate v2 components\n  version: 2.0.0\npaths: {}\n"), components...)
+	spec, err := openapi3.NewLoader().LoadFromData(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas := spec.Components.Schemas
+	for _, name := range []string{"UserForAdmin", "UserForEndUser"} {
+		props := schemas[name].Value.Properties
+		for _, p := range nullInRealResponses {
+			if prop := props[p]; prop != nil {
+				prop.Value.Nullable = true
+			} else if name == "UserForAdmin" {
+				t.Fatalf("%s has no property %q to relax", name, p)
+			}
+		}
+	}
+	return schemas
+}
+
+// TestV2Schemas validates every response body of the golden scenario against
+// the published schema of each object it holds.
+func TestV2Schemas(t *testing.T) {
+	schemas := v2Schemas(t)
+	validate := func(t *testing.T, schema string, v any) {
+		t.Helper()
+		s := schemas[schema]
+		if s == nil {
+			t.Fatalf("no schema %s", schema)
+		}
+		if err := s.Value.VisitJSON(v, openapi3.VisitAsResponse(), openapi3.MultiErrors()); err != nil {
+			t.Errorf("%s: %v\nvalue: %v", schema, err, v)
+		}
+	}
+	objectSchema := map[string]string{
+		"group": "GroupObject", "groups": "GroupObject",
+		"organization": "OrganizationObject", "organizations": "OrganizationObject",
+		"group_membership": "GroupMembershipObject", "group_memberships": "GroupMembershipObject",
+		"organization_membership": "OrganizationMembershipObject", "organization_memberships": "OrganizationMembershipObject",
+		"user_related":                 "UserRelatedObject",
+		"compliance_deletion_statuses": "ComplianceDeletionStatusObject",
+	}
+	checked := 0
+	for _, st := range v2Scenario(t) {
+		if st.r.status >= 400 {
+			// Error bodies: the spec's Error/Errors schemas are JSON:API bodies
+			// of newer endpoints, not the Users API's (see the file's header);
+			// the goldens pin them.
+			continue
+		}
+		t.Run(st.name, func(t *testing.T) {
+			var body map[string]any
+			if err := json.Unmarshal(st.r.body, &body); err != nil {
+				t.Fatal(err)
+			}
+			offset := map[string]any{}
+			for key, v := range body {
+				switch key {
+				case "user", "users":
+					schema := map[string]string{"admin": "UserForAdmin", "end-user": "UserForEndUser"}[st.view]
+					if schema == "" {
+						// The anonymous placeholder of /users/me has id and url
+						// null (API-NOTES §6.4, unconfirmed), which neither
+						// user schema allows: the golden pins it instead.
+						if st.name != "me_anonymous" {
+							t.Errorf("no view for %s", key)
+						}
+						continue
+					}
+					for _, item := range items(v) {
+						validate(t, schema, item)
+						checked++
+					}
+				case "count":
+					if c, ok := v.(map[string]any); ok {
+						// The count object has no published schema; API-NOTES §2.7.
+						if _, ok := c["value"].(float64); !ok || len(c) != 2 {
+							t.Errorf("count object %v", c)
+						}
+						if r, ok := c["refreshed_at"]; !ok || r != nil && !isString(r) {
+							t.Errorf("count object %v", c)
+						}
+						continue
+					}
+					offset[key] = v
+				case "next_page", "previous_page":
+					offset[key] = v
+				case "meta", "links":
+					// The spec's Pagination marks neither cursors nor links
+					// nullable, yet API-NOTES §3 has them null at the ends;
+					// checked by hand instead of relaxing the spec.
+					for k, x := range v.(map[string]any) {
+						if k == "has_more" {
+							if _, ok := x.(bool); !ok {
+								t.Errorf("meta.has_more %v", x)
+							}
+						} else if x != nil && !isString(x) {
+							t.Errorf("%s.%s %v", key, k, x)
+						}
+					}
+				default:
+					schema, ok := objectSchema[key]
+					if !ok {
+						t.Errorf("no schema known for key %q: add one", key)
+						continue
+					}
+					for _, item := range items(v) {
+						validate(t, schema, item)
+						checked++
+					}
+				}
+			}
+			if len(offset) > 0 {
+				if len(offset) != 3 {
+					t.Errorf("offset paging keys %v, want count, next_page and previous_page", offset)
+				}
+				validate(t, "OffsetPaginationObject", offset)
+			}
+		})
+	}
+	if checked < 35 {
+		t.Errorf("only %d objects validated", checked)
+	}
+}
+
+// items is a list's elements, or the one object.
+func items(v any) []any {
+	if list, ok := v.([]any); ok {
+		return list
+	}
+	return []any{v}
+}
+
+func isString(v any) bool {
+	_, ok := v.(string)
+	return ok
+}
