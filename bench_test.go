@@ -1,0 +1,260 @@
+package deskgate_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/deskgate/deskgate"
+	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/storage"
+)
+
+// benchUsers is how many generated users the benchmarks run against, on
+// top of the owner.
+const benchUsers = 100_000
+
+// benchParallelism × GOMAXPROCS requests are in flight at once: a closed
+// loop of keep-alive connections, as cmd/deskgate-load drives a real server.
+const benchParallelism = 4
+
+// benchFixture is one seeded server shared by every sub-benchmark: seeding
+// 100,000 users takes a second or two, walking to a deep cursor longer.
+type benchFixture struct {
+	srv    *httptest.Server
+	client *http.Client
+	db     *storage.DB
+}
+
+func newBenchFixture(b *testing.B) *benchFixture {
+	b.Helper()
+	ctx := context.Background()
+	db, err := storage.Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Date(2026, 5, 15, 18, 7, 57, 0, time.UTC)
+	svc, err := domain.NewService(ctx, db, domain.Config{Now: func() time.Time { return now }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := svc.Bootstrap(ctx, domain.Owner{Email: ownerEmail, Password: ownerPassword, Token: ownerToken}); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.SeedUsers(ctx, benchUsers, now); err != nil {
+		b.Fatal(err)
+	}
+	f := &benchFixture{srv: httptest.NewServer(deskgate.NewHandler(svc, testBaseURL, nil)), db: db}
+	f.client = keepAliveClient()
+	b.Cleanup(func() {
+		f.srv.Close()
+		db.Close()
+	})
+	return f
+}
+
+func keepAliveClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConns: 256, MaxIdleConnsPerHost: 256, DisableCompression: true}}
+}
+
+// get sends one request and returns its status and body.
+func (f *benchFixture) get(b *testing.B, c creds, path string) (int, []byte) {
+	b.Helper()
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+	req.SetBasicAuth(c.user, c.pass)
+	resp, err := f.client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// walkCursor pages through the v2 list pages times, 100 users a page, and
+// returns the after cursor of the last page read.
+func (f *benchFixture) walkCursor(b *testing.B, pages int) string {
+	cursor := ""
+	for range pages {
+		path := "/api/v2/users?page[size]=100"
+		if cursor != "" {
+			path += "&page[after]=" + url.QueryEscape(cursor)
+		}
+		status, body := f.get(b, owner, path)
+		var page struct {
+			Meta struct {
+				AfterCursor string `json:"after_cursor"`
+			}
+		}
+		if err := json.Unmarshal(body, &page); status != 200 || err != nil {
+			b.Fatalf("walking the cursor: %d %v %.200s", status, err, body)
+		}
+		cursor = page.Meta.AfterCursor
+	}
+	return cursor
+}
+
+// request makes the i-th request of a benchmark.
+type request func(i int64) *http.Request
+
+// measure runs req from parallel keep-alive clients, checks every answer
+// has status want, and reports req/s and the mean body size. It returns the
+// nanoseconds per request of the final run.
+func measure(b *testing.B, c *http.Client, want int, req request) float64 {
+	var n atomic.Int64
+	var bytes atomic.Int64
+	b.SetParallelism(benchParallelism)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			r := req(n.Add(1))
+			resp, err := c.Do(r)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			k, err := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != want {
+				b.Errorf("%s %s: %d, want %d (%v)", r.Method, r.URL.RequestURI(), resp.StatusCode, want, err)
+				return
+			}
+			bytes.Add(k)
+		}
+	})
+	b.StopTimer()
+	ns := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(1e9/ns, "req/s")
+	b.ReportMetric(float64(bytes.Load())/float64(b.N), "B/body")
+	return ns
+}
+
+// BenchmarkUsers measures the Users APIs through the real router and a real
+// SQLite file holding 100,000 users, next to a bare net/http handler
+// answering bodies of the same sizes (bare-*), and logs the ratios the
+// performance targets are stated in. Run it alone:
+//
+//	go test -run '^$' -bench Users -benchtime 2s .
+func BenchmarkUsers(b *testing.B) {
+	f := newBenchFixture(b)
+	base := f.srv.URL
+	get := func(c creds, path func(i int64) string) request {
+		return func(i int64) *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, base+path(i), nil)
+			r.SetBasicAuth(c.user, c.pass)
+			return r
+		}
+	}
+	fixed := func(path string) func(int64) string { return func(int64) string { return path } }
+	// Show requests spread over the whole table, as real traffic would.
+	id := func(i int64) int64 { return 2 + (i*7919)%benchUsers }
+	password := creds{ownerEmail, ownerPassword}
+
+	lastLegacy := (benchUsers + 1 + 14) / 15
+	if status, body := f.get(b, owner, fmt.Sprintf("/users.xml?page=%d", lastLegacy)); status != 200 || !strings.Contains(string(body), "<user>") {
+		b.Fatalf("legacy page %d: %d %.300s", lastLegacy, status, body)
+	}
+	deepestOffset := domain.MaxOffsetRecords / 100
+	if status, _ := f.get(b, owner, "/api/v2/users?page=1000&per_page=100"); status != 400 {
+		b.Errorf("offset page 1000 × 100: %d, want 400", status)
+	} else {
+		b.Logf("offset page 1000 with per_page=100 answers 400 (page × per_page ≤ %d); the deepest offset page measured is %d", domain.MaxOffsetRecords, deepestOffset)
+	}
+	_, legacyShow := f.get(b, owner, fmt.Sprintf("/users/%d.xml", benchUsers/2))
+	_, v2Show := f.get(b, owner, fmt.Sprintf("/api/v2/users/%d", benchUsers/2))
+	deepCursor := ""
+
+	var created atomic.Int64
+	nonce := rand.Int64()
+	cases := []struct {
+		name  string
+		want  int
+		req   request
+		setup func()
+	}{
+		{name: "legacy-show", want: 200, req: get(owner, func(i int64) string { return fmt.Sprintf("/users/%d.xml", id(i)) })},
+		{name: "legacy-list-first", want: 200, req: get(owner, fixed("/users.xml"))},
+		{name: "legacy-list-last", want: 200, req: get(owner, fixed(fmt.Sprintf("/users.xml?page=%d", lastLegacy)))},
+		{name: "legacy-search", want: 200, req: get(owner, fixed("/users.xml?query="+url.QueryEscape("User 4242")+"&role=0"))},
+		{name: "legacy-create", want: 201, req: func(int64) *http.Request {
+			n := created.Add(1)
+			body := fmt.Sprintf("<user><name>Bench %d</name><email>bench-%x-%d@example.com</email></user>", n, nonce, n)
+			r, _ := http.NewRequest(http.MethodPost, base+"/users.xml", strings.NewReader(body))
+			r.SetBasicAuth(owner.user, owner.pass)
+			r.Header.Set("Content-Type", "application/xml")
+			return r
+		}},
+		{name: "v2-show", want: 200, req: get(owner, func(i int64) string { return fmt.Sprintf("/api/v2/users/%d", id(i)) })},
+		{name: "v2-cursor-first", want: 200, req: get(owner, fixed("/api/v2/users?page[size]=100"))},
+		{name: "v2-cursor-deep", want: 200,
+			setup: func() {
+				if deepCursor == "" {
+					deepCursor = f.walkCursor(b, 900)
+				}
+			},
+			req: get(owner, func(int64) string { return "/api/v2/users?page[size]=100&page[after]=" + url.QueryEscape(deepCursor) })},
+		{name: "v2-offset-first", want: 200, req: get(owner, fixed("/api/v2/users?page=1&per_page=100"))},
+		{name: "v2-offset-deepest", want: 200, req: get(owner, fixed(fmt.Sprintf("/api/v2/users?page=%d&per_page=100", deepestOffset)))},
+		{name: "auth-password", want: 200, req: get(password, func(i int64) string { return fmt.Sprintf("/api/v2/users/%d", id(i)) })},
+		{name: "auth-token", want: 200, req: get(owner, func(i int64) string { return fmt.Sprintf("/api/v2/users/%d", id(i)) })},
+		{name: "bare-legacy-show", want: 200, req: bareRequest(b, len(legacyShow))},
+		{name: "bare-v2-show", want: 200, req: bareRequest(b, len(v2Show))},
+	}
+	ns := map[string]float64{}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			if tc.setup != nil {
+				tc.setup()
+			}
+			client := f.client
+			if strings.HasPrefix(tc.name, "bare-") {
+				client = keepAliveClient()
+			}
+			ns[tc.name] = measure(b, client, tc.want, tc.req)
+		})
+	}
+	ratio := func(what, a, bare string) {
+		if ns[a] > 0 && ns[bare] > 0 {
+			b.Logf("%-40s %6.2f", what, ns[bare]/ns[a])
+		}
+	}
+	cost := func(what, a, first string) {
+		if ns[a] > 0 && ns[first] > 0 {
+			b.Logf("%-40s %6.2f", what, ns[a]/ns[first])
+		}
+	}
+	ratio("legacy show req/s / bare (target ≥ 0.40)", "legacy-show", "bare-legacy-show")
+	ratio("v2 show req/s / bare (target ≥ 0.50)", "v2-show", "bare-v2-show")
+	cost("legacy last page / page 1 (target ≤ 5)", "legacy-list-last", "legacy-list-first")
+	cost("cursor at 90,000 / first (target ≤ 1.5)", "v2-cursor-deep", "v2-cursor-first")
+	cost("offset page 100 / page 1", "v2-offset-deepest", "v2-offset-first")
+	cost("password auth / token auth", "auth-password", "auth-token")
+}
+
+// bareRequest starts a bare net/http server answering size bytes and
+// returns requests for it: the ceiling any handler on this machine can reach.
+func bareRequest(b *testing.B, size int) request {
+	body := []byte(strings.Repeat("x", size))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(body)
+	}))
+	b.Cleanup(srv.Close)
+	return func(int64) *http.Request {
+		r, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
+		return r
+	}
+}
