@@ -2,6 +2,7 @@
 package jsonapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -54,11 +55,15 @@ func pathID(r *http.Request, name string) (int64, error) {
 // writeJSON encodes the whole body before sending the header, so a failed
 // encode cannot leave a half-written 200.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // links carry & as the real service sends it, not \u0026
+	if err := enc.Encode(v); err != nil {
 		code = http.StatusInternalServerError
-		body = []byte(`{"error":"InternalError","description":"The response could not be encoded"}`)
+		buf.Reset()
+		buf.WriteString(`{"error":"InternalError","description":"The response could not be encoded"}`)
 	}
+	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json; charset=utf-8")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
