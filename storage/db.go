@@ -66,11 +66,17 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + commonParams
-	write := sql.OpenDB(connector{dsn: base + "&_journal_mode=WAL&_txlock=immediate"})
+	// WAL is switched on only after check: it rewrites the file header, and
+	// a refused file must be left exactly as it was.
+	write := sql.OpenDB(connector{dsn: base + "&_txlock=immediate"})
 	write.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
 	write.SetConnMaxLifetime(0)
 	db := &DB{write: write, log: log, stop: make(chan struct{})}
 	if err := db.check(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := db.write.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -1,0 +1,339 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+)
+
+const (
+	testOwner    = "owner@example.com"
+	testPassword = "owner-secret-password"
+	testToken    = "owner-api-token-0123456789"
+)
+
+// buildBinary compiles this command into a temp dir.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "deskgate")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// process is a deskgate running as a child process.
+type process struct {
+	cmd    *exec.Cmd
+	addr   string
+	output *bytes.Buffer
+}
+
+func start(t *testing.T, bin, db string) *process {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "-addr", addr, "-db", db)
+	cmd.Env = append(os.Environ(), "DESKGATE_OWNER_EMAIL="+testOwner,
+		"DESKGATE_OWNER_PASSWORD="+testPassword, "DESKGATE_OWNER_TOKEN="+testToken)
+	p := &process{cmd: cmd, addr: addr, output: new(bytes.Buffer)}
+	cmd.Stdout, cmd.Stderr = p.output, p.output
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deskgate did not become healthy: %v\n%s", err, p.output)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type acked struct {
+	id    int64
+	email string
+}
+
+// TestSIGKILLKeepsAcknowledgedCreates kills the server in the middle of a
+// stream of creates and checks that every user it answered 201 for is there
+// after a restart on the same file.
+func TestSIGKILLKeepsAcknowledgedCreates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	bin := buildBinary(t)
+	db := filepath.Join(t.TempDir(), "deskgate.db")
+	p := start(t, bin, db)
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	var mu sync.Mutex
+	var got []acked
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				email := fmt.Sprintf("w%d-%d@example.com", w, i)
+				var req *http.Request
+				if w%2 == 0 {
+					body := fmt.Sprintf(`{"user":{"name":"Worker %d %d","email":%q}}`, w, i, email)
+					req, _ = http.NewRequest("POST", "http://"+p.addr+"/api/v2/users", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+				} else {
+					body := fmt.Sprintf(`<user><name>Worker %d %d</name><email>%s</email></user>`, w, i, email)
+					req, _ = http.NewRequest("POST", "http://"+p.addr+"/users.xml", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/xml")
+				}
+				req.SetBasicAuth(testOwner+"/token", testToken)
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					t.Errorf("create %s: %d %s", email, resp.StatusCode, b)
+					return
+				}
+				id, err := createdID(resp, b)
+				if err != nil {
+					t.Errorf("create %s: %v", email, err)
+					return
+				}
+				mu.Lock()
+				got = append(got, acked{id, email})
+				mu.Unlock()
+			}
+		})
+	}
+	// Kill once a good number of creates are acknowledged, while the rest are in flight.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= 300 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+	close(stop)
+	wg.Wait()
+	if len(got) == 0 {
+		t.Fatalf("no create was acknowledged before the kill\n%s", p.output)
+	}
+
+	p = start(t, bin, db)
+	for _, a := range got {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/api/v2/users/%d", p.addr, a.id), nil)
+		req.SetBasicAuth(testOwner+"/token", testToken)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ User struct{ Email string } }
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || err != nil || body.User.Email != a.email {
+			t.Errorf("user %d (%s) after the restart: %d %v %q", a.id, a.email, resp.StatusCode, err, body.User.Email)
+		}
+	}
+	t.Logf("%d acknowledged creates survived SIGKILL", len(got))
+}
+
+// createdID reads the new user's id from either API's 201 answer.
+func createdID(resp *http.Response, body []byte) (int64, error) {
+	loc := resp.Header.Get("Location")
+	var id int64
+	for _, f := range []string{"/api/v2/users/%d.json", "/api/v2/users/%d", "/users/%d.xml"} {
+		i := strings.Index(loc, strings.SplitN(f, "%", 2)[0])
+		if i >= 0 {
+			if _, err := fmt.Sscanf(loc[i:], f, &id); err == nil && id > 0 {
+				return id, nil
+			}
+		}
+	}
+	var v2 struct{ User struct{ ID int64 } }
+	if json.Unmarshal(body, &v2) == nil && v2.User.ID > 0 {
+		return v2.User.ID, nil
+	}
+	return 0, fmt.Errorf("no id in Location %q or body %.200s", loc, body)
+}
+
+// TestRefusesForeignFiles checks that start-up refuses a file that is not a
+// deskgate database, exits non-zero and leaves the file alone.
+func TestRefusesForeignFiles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the real binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+
+	random := filepath.Join(dir, "random.bin")
+	junk := make([]byte, 64<<10)
+	rand.Read(junk)
+	if err := os.WriteFile(random, junk, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	foreign := filepath.Join(dir, "foreign.db")
+	sdb, err := sql.Open("sqlite3", foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sdb.Exec("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	sdb.Close()
+
+	for _, tc := range []struct {
+		name, path, want string
+	}{
+		{"random bytes", random, "not a usable SQLite database"},
+		{"foreign tables", foreign, "not a deskgate database"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, err := os.ReadFile(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, bin, "-addr", freeAddr(t), "-db", tc.path)
+			cmd.Env = append(os.Environ(), "DESKGATE_OWNER_PASSWORD="+testPassword)
+			out, err := cmd.CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+				t.Fatalf("want a non-zero exit, got %v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), tc.path) {
+				t.Errorf("output does not name the file and say %q:\n%s", tc.want, out)
+			}
+			after, err := os.ReadFile(tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(before, after) {
+				t.Error("the refused file was changed")
+			}
+		})
+	}
+}
+
+// TestRunShutsDownOnCancel serves in-process and checks that cancelling the
+// context ends run without an error and closes the database.
+func TestRunShutsDownOnCancel(t *testing.T) {
+	addr := freeAddr(t)
+	db := filepath.Join(t.TempDir(), "deskgate.db")
+	env := map[string]string{"DESKGATE_OWNER_PASSWORD": testPassword, "DESKGATE_DB": db}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", addr}, func(k string) string { return env[k] }, &stdout, &stderr)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not healthy: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(stdout.String(), "created the account owner") {
+		t.Errorf("stdout does not report the new owner: %q", stdout.String())
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after the context was cancelled")
+	}
+	if !strings.Contains(stderr.String(), "shutting down") {
+		t.Errorf("no shutdown logged:\n%s", stderr.String())
+	}
+	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+		t.Error("still serving after run returned")
+	}
+	// Close checkpointed the WAL into the main file.
+	if fi, err := os.Stat(db + "-wal"); err == nil && fi.Size() > 0 {
+		t.Errorf("WAL left with %d bytes: the database was not closed cleanly", fi.Size())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
