@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -254,4 +255,26 @@ func (s *Service) MakeDefaultGroupMembership(ctx context.Context, userID, id int
 		}
 		return ms, nil
 	})
+}
+
+// AccountGroupMemberships lists the account's group memberships, narrowed by
+// f. Agents only.
+func (s *Service) AccountGroupMemberships(ctx context.Context, f MembershipFilter, p PageRequest) ([]GroupMembership, PageInfo, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, PageInfo{}, err
+	}
+	return paginate(s, fmt.Sprintf("group_memberships?%d,%d", f.UserID, f.TargetID), p, membershipID,
+		func(w Window) ([]GroupMembership, error) { return s.store.AccountGroupMemberships(ctx, f, w) },
+		func() (int, error) { return s.store.CountMemberships(ctx, false, f) })
+}
+
+// AccountOrganizationMemberships lists the account's organization
+// memberships, narrowed by f. Agents only.
+func (s *Service) AccountOrganizationMemberships(ctx context.Context, f MembershipFilter, p PageRequest) ([]OrganizationMembership, PageInfo, error) {
+	if _, err := agent(ctx); err != nil {
+		return nil, PageInfo{}, err
+	}
+	return paginate(s, fmt.Sprintf("organization_memberships?%d,%d", f.UserID, f.TargetID), p, orgMembershipID,
+		func(w Window) ([]OrganizationMembership, error) { return s.store.AccountOrganizationMemberships(ctx, f, w) },
+		func() (int, error) { return s.store.CountMemberships(ctx, true, f) })
 }

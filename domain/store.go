@@ -33,6 +33,13 @@ type UserFilter struct {
 	IncludeInactive bool
 }
 
+// MembershipFilter narrows an account-wide membership list to a user, a
+// group or organization (TargetID), or both; zero matches all.
+type MembershipFilter struct {
+	UserID   int64
+	TargetID int64
+}
+
 // Principal is what authentication needs to know of a user.
 type Principal struct {
 	ID           int64
@@ -67,6 +74,13 @@ type Reader interface {
 
 	GroupMemberships(ctx context.Context, userID int64) ([]GroupMembership, error)
 	OrganizationMemberships(ctx context.Context, userID int64) ([]OrganizationMembership, error)
+
+	// AccountGroupMemberships and AccountOrganizationMemberships list the
+	// account's memberships matching f, in id order; CountMemberships counts
+	// them (organization memberships when organizations is set).
+	AccountGroupMemberships(ctx context.Context, f MembershipFilter, w Window) ([]GroupMembership, error)
+	AccountOrganizationMemberships(ctx context.Context, f MembershipFilter, w Window) ([]OrganizationMembership, error)
+	CountMemberships(ctx context.Context, organizations bool, f MembershipFilter) (int, error)
 
 	// Secret returns a random key the store made once for the named purpose.
 	Secret(ctx context.Context, purpose string) ([]byte, error)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/gorilla/mux"
 )
 
 // Group and organization memberships share their handlers' shape; these
@@ -90,20 +91,59 @@ func makeDefaultMembership[T, J any](key string, makeDefault func(context.Contex
 	}
 }
 
-// membershipInput is the body of a membership create. The user comes from
-// the path; a user_id in the body is not trusted.
+// listOfAccount serves an account-wide membership list, narrowed by the
+// user_id and target (group_id or organization_id) query parameters.
+func listOfAccount[T, J any](h *Handler, key, target string,
+	list func(context.Context, domain.MembershipFilter, domain.PageRequest) ([]T, domain.PageInfo, error),
+	encode func(*http.Request, []T) []J) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var f domain.MembershipFilter
+		for param, dst := range map[string]*int64{"user_id": &f.UserID, target: &f.TargetID} {
+			if s := r.URL.Query().Get(param); s != "" {
+				ids, err := idList(s, param)
+				if err != nil || len(ids) != 1 {
+					return &domain.Error{Kind: domain.BadRequest, Code: "InvalidParameter", Msg: param + " must be one id"}
+				}
+				*dst = ids[0]
+			}
+		}
+		p, err := pageRequest(r)
+		if err != nil {
+			return err
+		}
+		items, info, err := list(r.Context(), f, p)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, h.listBody(r, key, encode(r, items), info))
+		return nil
+	}
+}
+
+// membershipInput is the body of a membership create.
 type membershipInput struct {
+	UserID         opt[int64] `json:"user_id"`
 	GroupID        opt[int64] `json:"group_id"`
 	OrganizationID opt[int64] `json:"organization_id"`
 }
 
-func (h *Handler) createGroupMembership(w http.ResponseWriter, r *http.Request) error {
-	userID, err := pathID(r, "user_id")
-	if err != nil {
-		return err
+// readMembership decodes a membership create. Under /users/{user_id} the
+// user comes from the path and a user_id in the body is not trusted; on the
+// account-wide path the body names the user.
+func readMembership(r *http.Request, key string) (userID int64, in membershipInput, err error) {
+	if err := decode(r, key, &in); err != nil {
+		return 0, in, err
 	}
-	var in membershipInput
-	if err := decode(r, "group_membership", &in); err != nil {
+	if _, ok := mux.Vars(r)["user_id"]; ok {
+		userID, err = pathID(r, "user_id")
+		return userID, in, err
+	}
+	return in.UserID.v, in, nil
+}
+
+func (h *Handler) createGroupMembership(w http.ResponseWriter, r *http.Request) error {
+	userID, in, err := readMembership(r, "group_membership")
+	if err != nil {
 		return err
 	}
 	m, err := h.svc.CreateGroupMembership(r.Context(), userID, in.GroupID.v)
@@ -115,12 +155,8 @@ func (h *Handler) createGroupMembership(w http.ResponseWriter, r *http.Request) 
 }
 
 func (h *Handler) createOrganizationMembership(w http.ResponseWriter, r *http.Request) error {
-	userID, err := pathID(r, "user_id")
+	userID, in, err := readMembership(r, "organization_membership")
 	if err != nil {
-		return err
-	}
-	var in membershipInput
-	if err := decode(r, "organization_membership", &in); err != nil {
 		return err
 	}
 	m, err := h.svc.CreateOrganizationMembership(r.Context(), userID, in.OrganizationID.v)

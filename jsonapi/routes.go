@@ -45,6 +45,11 @@ func (h *Handler) Routes(r *mux.Router) {
 	route(get, om+membership, showMembership("organization_membership", h.svc.OrganizationMembership, h.organizationMembership))
 	route(delete, om+membership, deleteMembership(h.svc.DeleteOrganizationMembership))
 	route(put, om+membership+"/make_default", makeDefaultMembership("organization_memberships", h.svc.MakeDefaultOrganizationMembership, h.organizationMemberships))
+	// The account-wide lists and creates, which go-zendesk's membership methods use.
+	route(get, "/group_memberships", listOfAccount(h, "group_memberships", "group_id", h.svc.AccountGroupMemberships, h.groupMemberships))
+	route(post, "/group_memberships", h.createGroupMembership)
+	route(get, "/organization_memberships", listOfAccount(h, "organization_memberships", "organization_id", h.svc.AccountOrganizationMemberships, h.organizationMemberships))
+	route(post, "/organization_memberships", h.createOrganizationMembership)
 	route(put, user+"/organizations/{organization_id:[0-9]+}/make_default", h.makeDefaultOrganization)
 	route(delete, user+"/organizations/{organization_id:[0-9]+}", h.unassignOrganization)
 

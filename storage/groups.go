@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
@@ -261,18 +262,61 @@ func (t *txStore) DeleteOrganization(ctx context.Context, id int64) error {
 	return err
 }
 
+const orgMembershipQuery = `SELECT m.id, m.user_id, m.organization_id, o.name, m.is_default, m.view_tickets,
+	m.created_at, m.updated_at FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id`
+
+func scanOrgMembership(sc scanner) (domain.OrganizationMembership, error) {
+	var m domain.OrganizationMembership
+	var created, updated int64
+	err := sc.Scan(&m.ID, &m.UserID, &m.OrganizationID, &m.OrganizationName, &m.Default, &m.ViewTickets, &created, &updated)
+	m.CreatedAt, m.UpdatedAt = unix(created), unix(updated)
+	return m, err
+}
+
 // OrganizationMemberships lists a user's organizations, the default first,
 // then by organization name, as the real service orders them.
 func (r reader) OrganizationMemberships(ctx context.Context, userID int64) ([]domain.OrganizationMembership, error) {
-	ms, err := queryAll(ctx, r.q, `SELECT m.id, m.user_id, m.organization_id, o.name, m.is_default, m.view_tickets,
-		m.created_at, m.updated_at FROM organization_memberships m JOIN organizations o ON o.id = m.organization_id
-		WHERE m.user_id = ? ORDER BY m.is_default DESC, o.name COLLATE NOCASE, m.id`, []any{userID},
-		func(sc scanner) (domain.OrganizationMembership, error) {
-			var m domain.OrganizationMembership
-			var created, updated int64
-			err := sc.Scan(&m.ID, &m.UserID, &m.OrganizationID, &m.OrganizationName, &m.Default, &m.ViewTickets, &created, &updated)
-			m.CreatedAt, m.UpdatedAt = unix(created), unix(updated)
-			return m, err
-		})
+	ms, err := queryAll(ctx, r.q, orgMembershipQuery+" WHERE m.user_id = ? ORDER BY m.is_default DESC, o.name COLLATE NOCASE, m.id",
+		[]any{userID}, scanOrgMembership)
 	return slices.Clip(ms), err
+}
+
+// membershipWhere narrows a membership table to f; targetCol is the group
+// or organization column.
+func membershipWhere(f domain.MembershipFilter, targetCol string) (string, []any) {
+	var conds []string
+	var args []any
+	if f.UserID != 0 {
+		conds, args = append(conds, "m.user_id = ?"), append(args, f.UserID)
+	}
+	if f.TargetID != 0 {
+		conds, args = append(conds, "m."+targetCol+" = ?"), append(args, f.TargetID)
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+func (r reader) AccountGroupMemberships(ctx context.Context, f domain.MembershipFilter, w domain.Window) ([]domain.GroupMembership, error) {
+	where, args := membershipWhere(f, "group_id")
+	q, args := windowed(membershipQuery, where, args, w, "m.id")
+	return queryAll(ctx, r.q, q, args, scanMembership)
+}
+
+func (r reader) AccountOrganizationMemberships(ctx context.Context, f domain.MembershipFilter, w domain.Window) ([]domain.OrganizationMembership, error) {
+	where, args := membershipWhere(f, "organization_id")
+	q, args := windowed(orgMembershipQuery, where, args, w, "m.id")
+	return queryAll(ctx, r.q, q, args, scanOrgMembership)
+}
+
+func (r reader) CountMemberships(ctx context.Context, organizations bool, f domain.MembershipFilter) (int, error) {
+	table, col := "group_memberships", "group_id"
+	if organizations {
+		table, col = "organization_memberships", "organization_id"
+	}
+	where, args := membershipWhere(f, col)
+	var n int
+	err := r.q.QueryRowContext(ctx, "SELECT count(*) FROM "+table+" m"+where, args...).Scan(&n)
+	return n, err
 }

@@ -1,0 +1,75 @@
+package deskgate_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nukosuke/go-zendesk/zendesk"
+)
+
+// go-zendesk's membership methods use the account-wide endpoints; the rows
+// they see are the same ones the legacy <groups> and the per-user paths show.
+func TestV2AccountWideMembershipsThroughClient(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	ctx := v2AdminCtx()
+	c := v2Client(t, s, ownerEmail, ownerToken)
+
+	r := s.do(owner, "POST", "/users.xml", "", `<user><name>Al Agent</name><roles>4</roles></user>`)
+	agentID := v2ID(t, s.do(owner, "GET", "/api/v2/users/2.json", "", ""), "user")
+	if r.status != 201 || agentID != 2 {
+		t.Fatalf("legacy create: %d, v2 id %d", r.status, agentID)
+	}
+	support, err := c.CreateGroup(ctx, zendesk.Group{Name: "Support"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acme, err := c.CreateOrganization(ctx, zendesk.Organization{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r = s.do(owner, "POST", "/api/v2/group_memberships.json", "application/json",
+		`{"group_membership": {"user_id": 2, "group_id": 1}}`)
+	v2Want(t, r, 201)
+	gms, page, err := c.GetGroupMemberships(ctx, &zendesk.GroupMembershipListOptions{UserID: agentID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gms) != 1 || gms[0].GroupID != support.ID || !gms[0].Default || page.Count != 1 || page.HasNext() {
+		t.Fatalf("group memberships %+v, page %+v", gms, page)
+	}
+	if legacy := s.do(owner, "GET", "/users/2.xml", "", ""); !containsAll(string(legacy.body), "<id>1</id>", "<name>Support</name>") {
+		t.Errorf("legacy view lacks the membership:\n%s", legacy.body)
+	}
+
+	om, err := c.CreateOrganizationMembership(ctx, zendesk.OrganizationMembershipOptions{UserID: agentID, OrganizationID: acme.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if om.UserID != agentID || om.OrganizationID != acme.ID || !om.Default || om.Name != "Acme" {
+		t.Fatalf("organization membership %+v", om)
+	}
+	oms, _, err := c.GetOrganizationMemberships(ctx, &zendesk.OrganizationMembershipListOptions{OrganizationID: acme.ID})
+	if err != nil || len(oms) != 1 || oms[0].ID != om.ID {
+		t.Fatalf("organization memberships %+v, %v", oms, err)
+	}
+	u, err := c.GetUser(ctx, agentID)
+	if err != nil || u.OrganizationID != acme.ID || u.DefaultGroupID != support.ID {
+		t.Fatalf("user %+v, %v", u, err)
+	}
+	if _, err := c.CreateOrganizationMembership(ctx, zendesk.OrganizationMembershipOptions{UserID: agentID, OrganizationID: acme.ID}); v2Status(err) != 422 {
+		t.Errorf("duplicate membership: %v, want 422", err)
+	}
+	if r := s.do(owner, "GET", "/api/v2/group_memberships?user_id=abc", "", ""); r.status != 400 {
+		t.Errorf("user_id=abc: %d, want 400", r.status)
+	}
+}
+
+func containsAll(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
