@@ -275,6 +275,8 @@ func (s *Service) AccountOrganizationMemberships(ctx context.Context, f Membersh
 		return nil, PageInfo{}, err
 	}
 	return paginate(s, fmt.Sprintf("organization_memberships?%d,%d", f.UserID, f.TargetID), p, orgMembershipID,
-		func(w Window) ([]OrganizationMembership, error) { return s.store.AccountOrganizationMemberships(ctx, f, w) },
+		func(w Window) ([]OrganizationMembership, error) {
+			return s.store.AccountOrganizationMemberships(ctx, f, w)
+		},
 		func() (int, error) { return s.store.CountMemberships(ctx, true, f) })
 }
