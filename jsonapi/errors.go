@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/gorilla/mux"
 )
 
 // status is the only place the v2 API picks a status for an error.
@@ -55,7 +56,8 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	e := domain.AsError(err)
 	code, ok := status[e.Kind]
 	if !ok {
-		h.log.ErrorContext(r.Context(), "v2 request failed", "method", r.Method, "route", routeOf(r), "err", err)
+		route, _ := mux.CurrentRoute(r).GetPathTemplate() // the template: no ids in the log
+		h.log.ErrorContext(r.Context(), "v2 request failed", "method", r.Method, "route", route, "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "InternalError", Description: "Something went wrong on our side; the request may be retried"})
 		return
 	}

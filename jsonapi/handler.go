@@ -36,13 +36,6 @@ func (h *Handler) adapt(f handlerFunc) http.Handler {
 	})
 }
 
-func routeOf(r *http.Request) string {
-	if t, err := mux.CurrentRoute(r).GetPathTemplate(); err == nil {
-		return t
-	}
-	return ""
-}
-
 // pathID reads a numeric route variable; the routes admit digits only.
 func pathID(r *http.Request, name string) (int64, error) {
 	id, err := strconv.ParseInt(mux.Vars(r)[name], 10, 64)

@@ -44,13 +44,6 @@ func (h *Handler) adapt(f handlerFunc) http.Handler {
 	})
 }
 
-func routeOf(r *http.Request) string {
-	if t, err := mux.CurrentRoute(r).GetPathTemplate(); err == nil {
-		return t
-	}
-	return ""
-}
-
 // pathID reads the {id} of the route; the route admits digits only.
 func pathID(r *http.Request) (int64, error) {
 	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
