@@ -31,8 +31,10 @@ type DB struct {
 	read   *sql.DB
 	log    *slog.Logger
 
-	stop chan struct{}
-	done sync.WaitGroup
+	stop      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
+	done      sync.WaitGroup
 }
 
 var _ domain.Store = (*DB)(nil)
@@ -107,12 +109,16 @@ func (c connector) Connect(context.Context) (driver.Conn, error) { return sqlite
 func (c connector) Driver() driver.Driver                        { return sqliteDriver }
 
 // Close stops the checkpointer, checkpoints the WAL and closes both pools.
+// Closing twice is harmless.
 func (db *DB) Close() error {
-	close(db.stop)
-	db.done.Wait()
-	rerr := db.read.Close()
-	_, cerr := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	return errors.Join(rerr, cerr, db.write.Close())
+	db.closeOnce.Do(func() {
+		close(db.stop)
+		db.done.Wait()
+		rerr := db.read.Close()
+		_, cerr := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
+		db.closeErr = errors.Join(rerr, cerr, db.write.Close())
+	})
+	return db.closeErr
 }
 
 func (db *DB) checkpoints() {
