@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -74,58 +75,58 @@ func (s *Service) newToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// loginCache remembers successful password checks for a short while. Basic
-// auth sends the password on every request and argon2id costs tens of
-// milliseconds, which would hold a client to a few dozen requests a second.
-// Entries are keyed by an HMAC of the credentials (the password never sits in
-// memory) and hold the hash they were checked against: a changed password no
-// longer matches it, and a deactivated user fails before the cache is asked.
-type loginCache struct {
+// credentialCache remembers successful authentications for a short while.
+// Basic auth sends the password on every request and argon2id costs tens of
+// milliseconds, which would hold a client to a few dozen requests a second;
+// and looking the user up costs more than the request it authenticates.
+// Entries are keyed by an HMAC of the credentials (no password sits in
+// memory) and stamped with the service's write generation: any committed
+// write makes every entry stale, so a changed password, a deactivation or a
+// role change counts from the next request on. A stale entry still spares
+// argon2id when the password hash it was checked against has not changed.
+type credentialCache struct {
 	key []byte
 	ttl time.Duration
 	mu  sync.Mutex
-	m   map[[32]byte]loginEntry
+	m   map[[32]byte]credentialEntry
 }
 
-type loginEntry struct {
-	hash    string
-	expires time.Time
+type credentialEntry struct {
+	principal Principal
+	gen       uint64 // the write generation the principal was read at
+	expires   time.Time
 }
 
-const loginCacheMax = 10000
+const credentialCacheMax = 10000
 
-func newLoginCache(key []byte, ttl time.Duration) *loginCache {
-	return &loginCache{key: key, ttl: ttl, m: map[[32]byte]loginEntry{}}
+func newCredentialCache(key []byte, ttl time.Duration) *credentialCache {
+	return &credentialCache{key: key, ttl: ttl, m: map[[32]byte]credentialEntry{}}
 }
 
-func (c *loginCache) sum(email, password string) [32]byte {
+func (c *credentialCache) sum(username, secret string) [32]byte {
 	mac := hmac.New(sha256.New, c.key)
-	io.WriteString(mac, strings.ToLower(email))
+	io.WriteString(mac, strings.ToLower(username))
 	mac.Write([]byte{0})
-	io.WriteString(mac, password)
+	io.WriteString(mac, secret)
 	var k [32]byte
 	mac.Sum(k[:0])
 	return k
 }
 
-func (c *loginCache) hit(k [32]byte, hash string, now time.Time) bool {
+func (c *credentialCache) get(k [32]byte, now time.Time) (credentialEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
-	return ok && e.hash == hash && now.Before(e.expires)
+	return e, ok && now.Before(e.expires)
 }
 
-func (c *loginCache) remember(k [32]byte, hash string, now time.Time) {
+func (c *credentialCache) put(k [32]byte, p *Principal, gen uint64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= loginCacheMax {
-		for k, e := range c.m {
-			if !now.Before(e.expires) || len(c.m) >= loginCacheMax {
-				delete(c.m, k)
-			}
-		}
+	if len(c.m) >= credentialCacheMax {
+		clear(c.m) // rare: a flood of distinct credentials; the next requests re-check
 	}
-	c.m[k] = loginEntry{hash: hash, expires: now.Add(c.ttl)}
+	c.m[k] = credentialEntry{principal: *p, gen: gen, expires: now.Add(c.ttl)}
 }
 
 // loginRefresh is how stale last_login_at may get: API use bumps it, but a
@@ -146,7 +147,7 @@ func (s *Service) Authenticate(ctx context.Context, username, secret string) (*A
 	}
 	now := s.Now()
 	if now.Sub(p.LastLoginAt) >= loginRefresh {
-		if err := s.store.InTx(ctx, func(tx Tx) error { return tx.TouchLogin(ctx, p.ID, now) }); err != nil {
+		if err := s.inTx(ctx, func(tx Tx) error { return tx.TouchLogin(ctx, p.ID, now) }); err != nil {
 			return nil, err
 		}
 	}
@@ -154,10 +155,17 @@ func (s *Service) Authenticate(ctx context.Context, username, secret string) (*A
 }
 
 func (s *Service) principal(ctx context.Context, email, secret string, isToken bool) (*Principal, error) {
+	k := s.credentials.sum(email+"/"+strconv.FormatBool(isToken), secret)
+	now := s.now()
+	gen := s.writes.Load() // read before the store: a write committed meanwhile makes the entry stale
+	cached, hit := s.credentials.get(k, now)
+	if hit && cached.gen == gen {
+		return &cached.principal, nil
+	}
 	var p *Principal
 	var err error
 	if isToken {
-		p, err = s.store.PrincipalByToken(ctx, HashToken(secret))
+		p, err = s.store.PrincipalByToken(ctx, HashToken(secret), email)
 	} else {
 		p, err = s.store.PrincipalByEmail(ctx, email)
 	}
@@ -168,27 +176,12 @@ func (s *Service) principal(ctx context.Context, email, secret string, isToken b
 		return nil, err
 	case !p.Active:
 		return nil, errUnauthenticated
-	}
-	if isToken {
-		// The token names its user; the email must be that user's.
-		owner, err := s.store.PrincipalByEmail(ctx, email)
-		if err != nil || owner.ID != p.ID {
-			return nil, errUnauthenticated
-		}
-		return p, nil
-	}
-	if p.PasswordHash == "" {
+	case !isToken && p.PasswordHash == "":
+		return nil, errUnauthenticated
+	case !isToken && !(hit && cached.principal.PasswordHash == p.PasswordHash) && !checkPassword(p.PasswordHash, secret):
 		return nil, errUnauthenticated
 	}
-	k := s.logins.sum(email, secret)
-	now := s.now()
-	if s.logins.hit(k, p.PasswordHash, now) {
-		return p, nil
-	}
-	if !checkPassword(p.PasswordHash, secret) {
-		return nil, errUnauthenticated
-	}
-	s.logins.remember(k, p.PasswordHash, now)
+	s.credentials.put(k, p, gen, now)
 	return p, nil
 }
 
@@ -220,7 +213,7 @@ func (s *Service) Bootstrap(ctx context.Context, o Owner) (generated string, cre
 	role := Admin
 	verified := true
 	ch := UserChanges{Name: &o.Name, Email: &o.Email, Password: &o.Password, Role: &role, Verified: &verified}
-	err = s.store.InTx(ctx, func(tx Tx) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		u, err := s.insertUser(ctx, tx, &ch, true)
 		if err != nil || o.Token == "" {
 			return err

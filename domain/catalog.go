@@ -45,7 +45,7 @@ func (s *Service) DeleteGroup(ctx context.Context, id int64) error {
 	if _, err := admin(ctx); err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx Tx) error {
+	return s.inTx(ctx, func(tx Tx) error {
 		g, err := tx.GroupByID(ctx, id)
 		if err != nil {
 			return err
@@ -60,7 +60,7 @@ func (s *Service) saveGroup(ctx context.Context, id int64, c GroupChanges) (*Gro
 		return nil, err
 	}
 	var g *Group
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.inTx(ctx, func(tx Tx) error {
 		now := s.Now()
 		g = &Group{CreatedAt: now}
 		if id != 0 {
@@ -129,7 +129,7 @@ func (s *Service) DeleteOrganization(ctx context.Context, id int64) error {
 	if _, err := admin(ctx); err != nil {
 		return err
 	}
-	return s.store.InTx(ctx, func(tx Tx) error {
+	return s.inTx(ctx, func(tx Tx) error {
 		if _, err := tx.OrganizationByID(ctx, id); err != nil {
 			return err
 		}
@@ -142,7 +142,7 @@ func (s *Service) saveOrganization(ctx context.Context, id int64, c Organization
 		return nil, err
 	}
 	var o *Organization
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.inTx(ctx, func(tx Tx) error {
 		now := s.Now()
 		o = &Organization{CreatedAt: now, DomainNames: []string{}, Tags: []string{}, Fields: map[string]any{}}
 		if id != 0 {

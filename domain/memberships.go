@@ -182,7 +182,7 @@ func findMembership[T any](ms []T, id int64, idOf func(T) int64) (*T, error) {
 // writes the list it returns; the caller has checked the actor's rights.
 func (s *Service) changeGroups(ctx context.Context, userID int64, fn func(u *User, ms []GroupMembership) ([]GroupMembership, error)) ([]GroupMembership, error) {
 	var out []GroupMembership
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.inTx(ctx, func(tx Tx) error {
 		u, err := tx.UserByID(ctx, userID)
 		if err != nil {
 			return err

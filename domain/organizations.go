@@ -39,7 +39,7 @@ func (s *Service) changeOrganizations(ctx context.Context, userID int64, fn func
 		return nil, err
 	}
 	var out []OrganizationMembership
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.inTx(ctx, func(tx Tx) error {
 		if _, err := tx.UserByID(ctx, userID); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,8 +23,17 @@ type Service struct {
 	seats     int
 	now       func() time.Time
 	random    io.Reader
-	logins    *loginCache
 	cursorKey []byte
+
+	credentials *credentialCache
+	writes      atomic.Uint64 // bumped after every write transaction; stales cached credentials
+}
+
+// inTx runs fn in one write transaction of the store. Every write of the
+// service goes through here, so the write generation covers them all.
+func (s *Service) inTx(ctx context.Context, fn func(Tx) error) error {
+	defer s.writes.Add(1)
+	return s.store.InTx(ctx, fn)
 }
 
 // NewService builds the service over store.
@@ -46,12 +56,12 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 		return nil, err
 	}
 	return &Service{
-		store:     store,
-		seats:     cfg.AgentSeats,
-		now:       cfg.Now,
-		random:    cfg.Random,
-		logins:    newLoginCache(cacheKey, cfg.LoginCache),
-		cursorKey: key,
+		store:       store,
+		seats:       cfg.AgentSeats,
+		now:         cfg.Now,
+		random:      cfg.Random,
+		cursorKey:   key,
+		credentials: newCredentialCache(cacheKey, cfg.LoginCache),
 	}, nil
 }
 

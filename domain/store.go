@@ -62,7 +62,9 @@ type Reader interface {
 	// the 0-based position first; it costs the same at any depth.
 	UsersByPosition(ctx context.Context, first, limit int) ([]*User, error)
 	PrincipalByEmail(ctx context.Context, email string) (*Principal, error)
-	PrincipalByToken(ctx context.Context, tokenHash []byte) (*Principal, error)
+	// PrincipalByToken finds the user holding the API token, which must also
+	// hold the email identity the client named.
+	PrincipalByToken(ctx context.Context, tokenHash []byte, email string) (*Principal, error)
 	CountUsersTotal(ctx context.Context) (int, error)
 
 	GroupByID(ctx context.Context, id int64) (*Group, error)

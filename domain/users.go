@@ -153,7 +153,7 @@ func (s *Service) CreateUser(ctx context.Context, c UserChanges) (*User, error) 
 		return nil, errForbidden
 	}
 	var u *User
-	err = s.store.InTx(ctx, func(tx Tx) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		u, err = s.insertUser(ctx, tx, &c, false)
 		return err
 	})
@@ -218,7 +218,7 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, c UserChanges) (*Use
 		return nil, err
 	}
 	var u *User
-	err = s.store.InTx(ctx, func(tx Tx) error {
+	err = s.inTx(ctx, func(tx Tx) error {
 		old, err := tx.UserByID(ctx, id)
 		if err != nil {
 			return err
@@ -302,7 +302,7 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) (*User, error) {
 		return nil, err
 	}
 	var u *User
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.inTx(ctx, func(tx Tx) error {
 		old, err := tx.UserByID(ctx, id)
 		switch {
 		case err != nil:

@@ -218,9 +218,11 @@ func (r reader) PrincipalByEmail(ctx context.Context, email string) (*domain.Pri
 		WHERE i.type = 'email' AND i.value = ? COLLATE NOCASE`, email))
 }
 
-func (r reader) PrincipalByToken(ctx context.Context, tokenHash []byte) (*domain.Principal, error) {
+func (r reader) PrincipalByToken(ctx context.Context, tokenHash []byte, email string) (*domain.Principal, error) {
 	return scanPrincipal(r.q.QueryRowContext(ctx, `SELECT `+principalColumns+`
-		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?`, tokenHash))
+		FROM api_tokens t JOIN users u ON u.id = t.user_id
+		JOIN identities i ON i.user_id = u.id AND i.type = 'email' AND i.value = ? COLLATE NOCASE
+		WHERE t.token_hash = ?`, email, tokenHash))
 }
 
 func (r reader) Secret(ctx context.Context, purpose string) ([]byte, error) {
