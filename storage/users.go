@@ -54,14 +54,6 @@ func unix(s int64) time.Time {
 	return time.Unix(s, 0).UTC()
 }
 
-// unixOrNil stores a zero time as NULL.
-func unixOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.Unix()
-}
-
 // queryUsers runs a user query and loads the users' group memberships.
 func (r reader) queryUsers(ctx context.Context, query string, args ...any) ([]*domain.User, error) {
 	rows, err := r.q.QueryContext(ctx, query, args...)
