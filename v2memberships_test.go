@@ -60,6 +60,10 @@ func TestV2AccountWideMembershipsThroughClient(t *testing.T) {
 	if _, err := c.CreateOrganizationMembership(ctx, zendesk.OrganizationMembershipOptions{UserID: agentID, OrganizationID: acme.ID}); v2Status(err) != 422 {
 		t.Errorf("duplicate membership: %v, want 422", err)
 	}
+	r = s.do(owner, "POST", "/api/v2/organization_memberships.json", "application/json", `{"organization_membership": {"organization_id": 1}}`)
+	if r.status != 422 || !strings.Contains(string(r.body), `"user_id":[{"description":"User: must name the user to add"`) {
+		t.Errorf("create without user_id: %d %s", r.status, r.body)
+	}
 	if r := s.do(owner, "GET", "/api/v2/group_memberships?user_id=abc", "", ""); r.status != 400 {
 		t.Errorf("user_id=abc: %d, want 400", r.status)
 	}

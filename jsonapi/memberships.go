@@ -138,6 +138,10 @@ func readMembership(r *http.Request, key string) (userID int64, in membershipInp
 		userID, err = pathID(r, "user_id")
 		return userID, in, err
 	}
+	if in.UserID.v < 1 {
+		return 0, in, &domain.Error{Kind: domain.Invalid, Msg: "Record validation errors",
+			Fields: []domain.FieldError{domain.FieldInvalid("user_id", "must name the user to add")}}
+	}
 	return in.UserID.v, in, nil
 }
 
