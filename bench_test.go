@@ -54,7 +54,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 	if err := db.SeedUsers(ctx, benchUsers, now); err != nil {
 		b.Fatal(err)
 	}
-	f := &benchFixture{srv: httptest.NewServer(deskgate.NewHandler(svc, testBaseURL, nil)), db: db}
+	f := &benchFixture{srv: httptest.NewServer(deskgate.NewHandler(svc, deskgate.Options{BaseURL: testBaseURL})), db: db}
 	f.client = keepAliveClient()
 	b.Cleanup(func() {
 		f.srv.Close()

@@ -13,16 +13,23 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// NewHandler mounts both APIs and the health check on one router. baseURL is
-// the origin of absolute URLs in responses; empty derives it from each
-// request's Host; a nil log discards.
-func NewHandler(svc *domain.Service, baseURL string, log *slog.Logger) http.Handler {
+// Options configure the handler; the zero value serves with defaults.
+type Options struct {
+	// BaseURL is the origin of absolute URLs in responses
+	// ("https://help.example.com"); empty derives it from each request's Host.
+	BaseURL string
+	Log     *slog.Logger // nil discards
+}
+
+// NewHandler mounts both APIs and the health check on one router.
+func NewHandler(svc *domain.Service, opts Options) http.Handler {
+	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	base := func(r *http.Request) string {
-		if baseURL != "" {
-			return baseURL
+		if opts.BaseURL != "" {
+			return opts.BaseURL
 		}
 		scheme := "http"
 		if r.TLS != nil {

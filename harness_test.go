@@ -87,7 +87,7 @@ func newServer(t *testing.T, opts serverOptions) *server {
 		t.Fatal(err)
 	}
 	s := &server{t: t, svc: svc, db: db, clock: clk, path: path}
-	s.Server = httptest.NewServer(deskgate.NewHandler(svc, testBaseURL, nil))
+	s.Server = httptest.NewServer(deskgate.NewHandler(svc, deskgate.Options{BaseURL: testBaseURL}))
 	t.Cleanup(func() {
 		s.Close()
 		db.Close()

@@ -151,7 +151,11 @@ func (s *Service) Authenticate(ctx context.Context, username, secret string) (*A
 			return nil, err
 		}
 	}
-	return &Actor{ID: p.ID, Role: p.Role, Owner: p.Owner}, nil
+	cred := CredentialPassword
+	if isToken {
+		cred = CredentialToken
+	}
+	return &Actor{ID: p.ID, Role: p.Role, Owner: p.Owner, Credential: cred}, nil
 }
 
 func (s *Service) principal(ctx context.Context, email, secret string, isToken bool) (*Principal, error) {

@@ -70,10 +70,26 @@ func (s *Service) Now() time.Time { return s.now().UTC().Truncate(time.Second) }
 
 // Actor is the authenticated user a request acts for.
 type Actor struct {
-	ID    int64
-	Role  Role
-	Owner bool
+	ID         int64
+	Role       Role
+	Owner      bool
+	Credential Credential // what the request authenticated with
 }
+
+// Credential is the kind of secret a request authenticated with.
+type Credential uint8
+
+const (
+	CredentialNone     Credential = iota // no credentials, or wrong ones
+	CredentialPassword                   // Basic email:password
+	CredentialToken                      // Basic email/token:API_TOKEN
+	CredentialSession                    // a browser session cookie
+)
+
+var credentialNames = [...]string{"none", "password", "token", "session"}
+
+// String names the credential kind as logs and reports show it.
+func (c Credential) String() string { return credentialNames[c] }
 
 type actorKey struct{}
 

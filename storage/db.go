@@ -11,7 +11,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
-	"sort"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -163,35 +164,37 @@ func (db *DB) check(ctx context.Context) error {
 }
 
 // migrate applies the embedded migrations not yet recorded, each in its own
-// transaction, in file-name order.
+// transaction, in version order. A migration's version is the number its
+// file name starts with (0003_identities.sql is version 3).
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
 		return err
 	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	steps, err := migrationSteps()
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
 	var current int
 	if err := db.write.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&current); err != nil {
 		return err
 	}
-	if current > len(names) {
-		return fmt.Errorf("the database has schema version %d, newer than this deskgate knows (%d); use a newer deskgate", current, len(names))
+	if newest := steps[len(steps)-1].version; current > newest {
+		return fmt.Errorf("the database has schema version %d, newer than this deskgate knows (%d); use a newer deskgate", current, newest)
 	}
-	for i, name := range names[current:] {
-		version := current + i + 1
-		text, err := migrations.ReadFile(name)
+	for _, m := range steps {
+		if m.version <= current {
+			continue
+		}
+		text, err := migrations.ReadFile(m.name)
 		if err != nil {
 			return err
 		}
 		err = db.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, string(text)); err != nil {
-				return fmt.Errorf("migration %s: %w", name, err)
+				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
-			_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", version, time.Now().Unix())
+			_, err := tx.ExecContext(ctx, "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", m.version, time.Now().Unix())
 			return err
 		})
 		if err != nil {
@@ -199,6 +202,30 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+type migration struct {
+	version int
+	name    string
+}
+
+// migrationSteps lists the embedded migrations in version order.
+func migrationSteps() ([]migration, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	steps := make([]migration, 0, len(names))
+	for _, name := range names {
+		prefix, _, _ := strings.Cut(path.Base(name), "_")
+		v, err := strconv.Atoi(prefix)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("migration %s: the file name must start with its version number", name)
+		}
+		steps = append(steps, migration{version: v, name: name})
+	}
+	slices.SortFunc(steps, func(a, b migration) int { return a.version - b.version })
+	return steps, nil
 }
 
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {

@@ -104,7 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	srv := &http.Server{
-		Handler:           deskgate.NewHandler(svc, cfg.baseURL, log),
+		Handler:           deskgate.NewHandler(svc, deskgate.Options{BaseURL: cfg.baseURL, Log: log}),
 		ReadHeaderTimeout: 2 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
