@@ -198,9 +198,12 @@ type Owner struct {
 }
 
 // Bootstrap creates the account owner, an admin, when the store holds no
-// user. It returns the password it generated, if it had to, and whether it
-// created anyone.
+// user, and the account's default group when there is none. It returns the
+// password it generated, if it had to, and whether it created the owner.
 func (s *Service) Bootstrap(ctx context.Context, o Owner) (generated string, created bool, err error) {
+	if err := s.ensureDefaultGroup(ctx); err != nil {
+		return "", false, err
+	}
 	n, err := s.store.CountUsersTotal(ctx)
 	if err != nil || n > 0 {
 		return "", false, err

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"slices"
 	"strings"
 )
 
@@ -40,7 +41,8 @@ func (s *Service) UpdateGroup(ctx context.Context, id int64, c GroupChanges) (*G
 }
 
 // DeleteGroup marks a group deleted: its memberships stay, shown inactive
-// by the legacy API, and no new member may join. Admins only.
+// by the legacy API, and no new member may join. The account's default
+// group cannot be deleted. Admins only.
 func (s *Service) DeleteGroup(ctx context.Context, id int64) error {
 	if _, err := admin(ctx); err != nil {
 		return err
@@ -49,6 +51,11 @@ func (s *Service) DeleteGroup(ctx context.Context, id int64) error {
 		g, err := tx.GroupByID(ctx, id)
 		if err != nil {
 			return err
+		}
+		if g.Default {
+			var v invalid
+			v.unacceptable("default", "The default group cannot be deleted: make another group the default first")
+			return v.err()
 		}
 		g.Deleted, g.UpdatedAt = true, s.Now()
 		return tx.UpdateGroup(ctx, g)
@@ -62,7 +69,7 @@ func (s *Service) saveGroup(ctx context.Context, id int64, c GroupChanges) (*Gro
 	var g *Group
 	err := s.inTx(ctx, func(tx Tx) error {
 		now := s.Now()
-		g = &Group{CreatedAt: now}
+		g = &Group{CreatedAt: now, IsPublic: true}
 		if id != 0 {
 			var err error
 			if g, err = tx.GroupByID(ctx, id); err != nil {
@@ -75,12 +82,37 @@ func (s *Service) saveGroup(ctx context.Context, id int64, c GroupChanges) (*Gro
 			return err
 		}
 		g.UpdatedAt = now
+		var err error
 		if id == 0 {
-			return tx.InsertGroup(ctx, g)
+			err = tx.InsertGroup(ctx, g)
+		} else {
+			err = tx.UpdateGroup(ctx, g)
 		}
-		return tx.UpdateGroup(ctx, g)
+		if err != nil || c.Default == nil || !*c.Default || g.Default {
+			return err
+		}
+		g.Default = true
+		return tx.SetDefaultGroup(ctx, g.ID, now)
 	})
 	return g, err
+}
+
+// ensureDefaultGroup gives the account its default group when it has none:
+// it creates the "Support" group a new account starts with, or, when groups
+// exist but none is the default (a database from before defaults were
+// kept), makes the oldest active group the default.
+func (s *Service) ensureDefaultGroup(ctx context.Context) error {
+	return s.inTx(ctx, func(tx Tx) error {
+		gs, err := tx.Groups(ctx, Window{Limit: -1})
+		if err != nil || slices.ContainsFunc(gs, func(g *Group) bool { return g.Default }) {
+			return err
+		}
+		now := s.Now()
+		if i := slices.IndexFunc(gs, func(g *Group) bool { return !g.Deleted }); i >= 0 {
+			return tx.SetDefaultGroup(ctx, gs[i].ID, now)
+		}
+		return tx.InsertGroup(ctx, &Group{Name: DefaultGroupName, Default: true, IsPublic: true, CreatedAt: now, UpdatedAt: now})
+	})
 }
 
 // Organizations lists organizations. Agents only.

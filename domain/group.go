@@ -10,9 +10,9 @@ type Group struct {
 	ID          int64
 	Name        string
 	Description string
-	Default     bool // the account's default group
+	Default     bool // the account's default group: exactly one group has it
 	Deleted     bool // a deleted group keeps its memberships' history; legacy shows is-active false
-	IsPublic    bool
+	IsPublic    bool // true unless created private; a private group stays private
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 }
@@ -59,11 +59,15 @@ type OrganizationMembership struct {
 	UpdatedAt        time.Time
 }
 
+// DefaultGroupName is the name of the group a new account starts with, as
+// on the real service.
+const DefaultGroupName = "Support"
+
 // GroupChanges carries the fields a group create or update sets.
 type GroupChanges struct {
 	Name        *string
 	Description *string
-	Default     *bool
+	Default     *bool // true moves the account's default to the group; false on the default is refused
 	IsPublic    *bool
 }
 
@@ -77,7 +81,16 @@ func (c *GroupChanges) apply(g *Group, v *invalid) {
 		v.malformed("name", g.Name)
 	}
 	setText(&g.Description, c.Description, "description", v)
-	setBool(&g.Default, c.Default)
+	if c.Default != nil && !*c.Default && g.Default {
+		v.unacceptable("default", "cannot be unset: make another group the default instead")
+	}
+	if c.Default != nil && *c.Default && g.Deleted {
+		v.unacceptable("default", "cannot be set on a deleted group")
+	}
+	// GroupObject: "You can't change a private group to a public group".
+	if c.IsPublic != nil && *c.IsPublic && !g.IsPublic && g.ID != 0 {
+		v.unacceptable("is_public", "You can't change a private group to a public group")
+	}
 	setBool(&g.IsPublic, c.IsPublic)
 }
 

@@ -108,6 +108,8 @@ type Tx interface {
 
 	InsertGroup(ctx context.Context, g *Group) error
 	UpdateGroup(ctx context.Context, g *Group) error
+	// SetDefaultGroup makes the group the account's one default group.
+	SetDefaultGroup(ctx context.Context, id int64, now time.Time) error
 	InsertOrganization(ctx context.Context, o *Organization) error
 	UpdateOrganization(ctx context.Context, o *Organization) error
 	DeleteOrganization(ctx context.Context, id int64) error

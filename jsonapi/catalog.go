@@ -43,32 +43,26 @@ type groupInput struct {
 	IsPublic    opt[bool]   `json:"is_public"`
 }
 
-// saveGroup creates (id 0) or updates a group from the body.
-func (h *Handler) saveGroup(w http.ResponseWriter, r *http.Request, id int64) error {
+func readGroup(r *http.Request) (domain.GroupChanges, error) {
 	var in groupInput
 	if err := decode(r, "group", &in); err != nil {
-		return err
+		return domain.GroupChanges{}, err
 	}
-	c := domain.GroupChanges{Name: in.Name.clearable(), Description: in.Description.clearable(),
-		Default: in.Default.ptr(), IsPublic: in.IsPublic.ptr()}
-	var g *domain.Group
-	var err error
-	code := http.StatusOK
-	if id == 0 {
-		g, err = h.svc.CreateGroup(r.Context(), c)
-		code = http.StatusCreated
-	} else {
-		g, err = h.svc.UpdateGroup(r.Context(), id, c)
-	}
-	if err != nil {
-		return err
-	}
-	writeJSON(w, code, map[string]any{"group": h.group(r, g)})
-	return nil
+	return domain.GroupChanges{Name: in.Name.clearable(), Description: in.Description.clearable(),
+		Default: in.Default.ptr(), IsPublic: in.IsPublic.ptr()}, nil
 }
 
 func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request) error {
-	return h.saveGroup(w, r, 0)
+	c, err := readGroup(r)
+	if err != nil {
+		return err
+	}
+	g, err := h.svc.CreateGroup(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	h.created(w, r, "group", "groups", g.ID, h.group(r, g))
+	return nil
 }
 
 func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request) error {
@@ -76,7 +70,16 @@ func (h *Handler) updateGroup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.saveGroup(w, r, id)
+	c, err := readGroup(r)
+	if err != nil {
+		return err
+	}
+	g, err := h.svc.UpdateGroup(r.Context(), id, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"group": h.group(r, g)})
+	return nil
 }
 
 func (h *Handler) deleteGroup(w http.ResponseWriter, r *http.Request) error {
@@ -134,34 +137,28 @@ type organizationInput struct {
 	OrganizationFields opt[map[string]any] `json:"organization_fields"`
 }
 
-// saveOrganization creates (id 0) or updates an organization from the body.
-func (h *Handler) saveOrganization(w http.ResponseWriter, r *http.Request, id int64) error {
+func readOrganization(r *http.Request) (domain.OrganizationChanges, error) {
 	var in organizationInput
 	if err := decode(r, "organization", &in); err != nil {
-		return err
+		return domain.OrganizationChanges{}, err
 	}
-	c := domain.OrganizationChanges{Name: in.Name.clearable(), Details: in.Details.clearable(), Notes: in.Notes.clearable(),
+	return domain.OrganizationChanges{Name: in.Name.clearable(), Details: in.Details.clearable(), Notes: in.Notes.clearable(),
 		ExternalID: in.ExternalID.clearable(), DomainNames: in.DomainNames.clearable(), GroupID: in.GroupID.clearable(),
 		SharedTickets: in.SharedTickets.ptr(), SharedComments: in.SharedComments.ptr(), Tags: in.Tags.clearable(),
-		Fields: in.OrganizationFields.v}
-	var o *domain.Organization
-	var err error
-	code := http.StatusOK
-	if id == 0 {
-		o, err = h.svc.CreateOrganization(r.Context(), c)
-		code = http.StatusCreated
-	} else {
-		o, err = h.svc.UpdateOrganization(r.Context(), id, c)
-	}
-	if err != nil {
-		return err
-	}
-	writeJSON(w, code, map[string]any{"organization": h.organization(r, o)})
-	return nil
+		Fields: in.OrganizationFields.v}, nil
 }
 
 func (h *Handler) createOrganization(w http.ResponseWriter, r *http.Request) error {
-	return h.saveOrganization(w, r, 0)
+	c, err := readOrganization(r)
+	if err != nil {
+		return err
+	}
+	o, err := h.svc.CreateOrganization(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	h.created(w, r, "organization", "organizations", o.ID, h.organization(r, o))
+	return nil
 }
 
 func (h *Handler) updateOrganization(w http.ResponseWriter, r *http.Request) error {
@@ -169,7 +166,16 @@ func (h *Handler) updateOrganization(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	return h.saveOrganization(w, r, id)
+	c, err := readOrganization(r)
+	if err != nil {
+		return err
+	}
+	o, err := h.svc.UpdateOrganization(r.Context(), id, c)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"organization": h.organization(r, o)})
+	return nil
 }
 
 func (h *Handler) deleteOrganization(w http.ResponseWriter, r *http.Request) error {

@@ -85,8 +85,10 @@ type userJSON struct {
 	AuthenticityToken    string         `json:"authenticity_token,omitempty"`
 }
 
-func (h *Handler) userURL(r *http.Request, id int64) string {
-	return h.base(r) + "/api/v2/users/" + strconv.FormatInt(id, 10) + ".json"
+// resourceURL is a record's absolute API URL: its url field and, after a
+// create, its Location.
+func (h *Handler) resourceURL(r *http.Request, collection string, id int64) string {
+	return h.base(r) + "/api/v2/" + collection + "/" + strconv.FormatInt(id, 10) + ".json"
 }
 
 // user builds the one v2 shape of a user, reduced for end users. It returns
@@ -94,7 +96,7 @@ func (h *Handler) userURL(r *http.Request, id int64) string {
 func (h *Handler) user(r *http.Request, u *domain.User) any {
 	pub := endUserJSON{
 		ID:                u.ID,
-		URL:               h.userURL(r, u.ID),
+		URL:               h.resourceURL(r, "users", u.ID),
 		Name:              u.Name,
 		Email:             text(u.Email),
 		CreatedAt:         v2Time(u.CreatedAt),
@@ -160,7 +162,7 @@ type groupJSON struct {
 
 func (h *Handler) group(r *http.Request, g *domain.Group) groupJSON {
 	return groupJSON{
-		ID: g.ID, URL: h.base(r) + "/api/v2/groups/" + strconv.FormatInt(g.ID, 10) + ".json",
+		ID: g.ID, URL: h.resourceURL(r, "groups", g.ID),
 		Name: g.Name, Description: g.Description, Default: g.Default, Deleted: g.Deleted, IsPublic: g.IsPublic,
 		CreatedAt: v2Time(g.CreatedAt), UpdatedAt: v2Time(g.UpdatedAt),
 	}
@@ -185,7 +187,7 @@ type organizationJSON struct {
 
 func (h *Handler) organization(r *http.Request, o *domain.Organization) organizationJSON {
 	return organizationJSON{
-		ID: o.ID, URL: h.base(r) + "/api/v2/organizations/" + strconv.FormatInt(o.ID, 10) + ".json",
+		ID: o.ID, URL: h.resourceURL(r, "organizations", o.ID),
 		Name: o.Name, Details: text(o.Details), Notes: text(o.Notes), ExternalID: text(o.ExternalID),
 		DomainNames: o.DomainNames, GroupID: nullID(o.GroupID), SharedTickets: o.SharedTickets,
 		SharedComments: o.SharedComments, Tags: o.Tags, OrganizationFields: o.Fields,
@@ -205,7 +207,7 @@ type groupMembershipJSON struct {
 
 func (h *Handler) groupMembership(r *http.Request, m *domain.GroupMembership) groupMembershipJSON {
 	return groupMembershipJSON{
-		ID: m.ID, URL: h.base(r) + "/api/v2/group_memberships/" + strconv.FormatInt(m.ID, 10) + ".json",
+		ID: m.ID, URL: h.resourceURL(r, "group_memberships", m.ID),
 		UserID: m.UserID, GroupID: m.GroupID, Default: m.Default,
 		CreatedAt: v2Time(m.CreatedAt), UpdatedAt: v2Time(m.UpdatedAt),
 	}
@@ -237,7 +239,7 @@ func (h *Handler) organizationMembership(r *http.Request, m *domain.Organization
 		def = &m.Default
 	}
 	return organizationMembershipJSON{
-		ID: m.ID, URL: h.base(r) + "/api/v2/organization_memberships/" + strconv.FormatInt(m.ID, 10) + ".json",
+		ID: m.ID, URL: h.resourceURL(r, "organization_memberships", m.ID),
 		UserID: m.UserID, OrganizationID: m.OrganizationID, OrganizationName: m.OrganizationName,
 		Default: def, ViewTickets: m.ViewTickets, CreatedAt: v2Time(m.CreatedAt), UpdatedAt: v2Time(m.UpdatedAt),
 	}

@@ -64,6 +64,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Write(body)
 }
 
+// created answers 201 with the new record under key and its URL in
+// Location, as every v2 create does.
+func (h *Handler) created(w http.ResponseWriter, r *http.Request, key, collection string, id int64, record any) {
+	w.Header().Set("Location", h.resourceURL(r, collection, id))
+	writeJSON(w, http.StatusCreated, map[string]any{key: record})
+}
+
 // noContent answers 204, as the v2 API does for deletions of memberships,
 // groups and organizations.
 func noContent(w http.ResponseWriter) {

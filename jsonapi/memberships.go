@@ -154,7 +154,7 @@ func (h *Handler) createGroupMembership(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"group_membership": h.groupMembership(r, m)})
+	h.created(w, r, "group_membership", "group_memberships", m.ID, h.groupMembership(r, m))
 	return nil
 }
 
@@ -167,7 +167,7 @@ func (h *Handler) createOrganizationMembership(w http.ResponseWriter, r *http.Re
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"organization_membership": h.organizationMembership(r, m)})
+	h.created(w, r, "organization_membership", "organization_memberships", m.ID, h.organizationMembership(r, m))
 	return nil
 }
 

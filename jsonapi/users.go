@@ -158,8 +158,7 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", h.userURL(r, u.ID))
-	writeJSON(w, http.StatusCreated, map[string]any{"user": h.user(r, u)})
+	h.created(w, r, "user", "users", u.ID, h.user(r, u))
 	return nil
 }
 

@@ -119,6 +119,15 @@ func (t *txStore) UpdateGroup(ctx context.Context, g *domain.Group) error {
 	return constraint(err)
 }
 
+func (t *txStore) SetDefaultGroup(ctx context.Context, id int64, now time.Time) error {
+	// Two statements: the unique index on the flag is checked row by row.
+	if _, err := t.q.ExecContext(ctx, "UPDATE groups SET is_default = 0, updated_at = ? WHERE is_default AND id <> ?", now.Unix(), id); err != nil {
+		return err
+	}
+	_, err := t.q.ExecContext(ctx, "UPDATE groups SET is_default = 1, updated_at = ? WHERE id = ? AND NOT is_default", now.Unix(), id)
+	return err
+}
+
 // replaceRows makes want the user's rows in a membership table: rows whose
 // key is gone are deleted, rows that stay keep their id and are updated only
 // if their default flag changed, new keys are inserted.
