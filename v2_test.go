@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -299,7 +300,9 @@ func TestV2GoZendesk(t *testing.T) {
 		if got, err := z.GetGroup(ctx, g.ID); err != nil || got.Name != "Tier One" {
 			t.Fatalf("GetGroup: %+v %v", got, err)
 		}
-		if gs, page, err := z.GetGroups(ctx, &zendesk.GroupListOptions{}); err != nil || len(gs) != 1 || page.Count != 1 {
+		// The default group of a new account, then the new one.
+		if gs, page, err := z.GetGroups(ctx, &zendesk.GroupListOptions{}); err != nil || len(gs) != 2 || page.Count != 2 ||
+			gs[0].Name != domain.DefaultGroupName || !gs[0].Default || gs[1].ID != g.ID || gs[1].Default {
 			t.Fatalf("GetGroups: %v %+v %v", gs, page, err)
 		}
 		o, err := z.CreateOrganization(ctx, zendesk.Organization{Name: "Acme", DomainNames: []string{"acme.test"}, Tags: []string{"big"}})
@@ -468,10 +471,12 @@ func v2Scenario(t *testing.T) []v2Step {
 		return add(name, "admin", owner, method, path, body)
 	}
 
-	g1 := v2ID(t, admin("group_create", "POST", "/api/v2/groups", `{"group":{"name":"Support","description":"First line"}}`), "group")
-	admin("group_update", "PUT", fmt.Sprintf("/api/v2/groups/%d", g1), `{"group":{"name":"Support EU","is_public":true}}`)
+	// Group 1 is the account's default group, Support.
+	g1 := v2ID(t, admin("group_create", "POST", "/api/v2/groups", `{"group":{"name":"Sales","description":"First line"}}`), "group")
+	admin("group_update", "PUT", fmt.Sprintf("/api/v2/groups/%d", g1), `{"group":{"name":"Sales EU","is_public":false}}`)
 	admin("group_show", "GET", fmt.Sprintf("/api/v2/groups/%d.json", g1), "")
-	g2 := v2ID(t, s.do(owner, "POST", "/api/v2/groups", "application/json", `{"group":{"name":"Escalations"}}`), "group")
+	g2 := v2ID(t, admin("group_create_private", "POST", "/api/v2/groups", `{"group":{"name":"Escalations","is_public":false}}`), "group")
+	admin("group_make_default", "PUT", fmt.Sprintf("/api/v2/groups/%d", g2), `{"group":{"default":true}}`)
 	admin("group_list", "GET", "/api/v2/groups", "")
 
 	o1 := v2ID(t, admin("organization_create", "POST", "/api/v2/organizations",
@@ -535,6 +540,9 @@ func v2Scenario(t *testing.T) []v2Step {
 	admin("error_422_bad_email", "POST", "/api/v2/users", `{"user":{"name":"Bad","email":"bad@@example"}}`)
 	admin("error_422_duplicate_email", "POST", "/api/v2/users", `{"user":{"name":"Twin","email":"SMITH@example.com"}}`)
 	admin("error_422_unknown_role", "POST", "/api/v2/users", `{"user":{"name":"Root","role":"superuser"}}`)
+	admin("error_422_private_group_made_public", "PUT", fmt.Sprintf("/api/v2/groups/%d", g2), `{"group":{"is_public":true}}`)
+	admin("error_422_default_group_unset", "PUT", fmt.Sprintf("/api/v2/groups/%d", g2), `{"group":{"default":false}}`)
+	admin("error_422_default_group_deleted", "DELETE", fmt.Sprintf("/api/v2/groups/%d", g2), "")
 	admin("error_422_duplicate_group_membership", "POST", gm, fmt.Sprintf(`{"group_membership":{"group_id":%d}}`, g1))
 	admin("error_422_duplicate_organization_membership", "POST", om, fmt.Sprintf(`{"organization_membership":{"organization_id":%d}}`, o1))
 	admin("error_400_malformed_json", "POST", "/api/v2/users", `{"user":{"name":"x",}}`)
@@ -574,8 +582,49 @@ func TestV2ResponseContracts(t *testing.T) {
 			t.Errorf("%s: error body without error: %s", st.name, st.r.body)
 		}
 	}
-	if r := steps["user_create"]; r.status != 201 || !strings.HasPrefix(r.header.Get("Location"), testBaseURL+"/api/v2/users/") {
-		t.Errorf("create: %d Location %q", r.status, r.header.Get("Location"))
+	for name, r := range steps { // every 201 points at what it created
+		if r.status != http.StatusCreated {
+			continue
+		}
+		var created map[string]struct{ URL string }
+		v2Decode(t, r, &created)
+		for _, record := range created {
+			if loc := r.header.Get("Location"); loc == "" || loc != record.URL {
+				t.Errorf("%s: Location %q, url %q", name, loc, record.URL)
+			}
+		}
+	}
+	var group struct {
+		Group struct {
+			IsPublic bool `json:"is_public"`
+		}
+	}
+	if v2Decode(t, steps["group_create"], &group); !group.Group.IsPublic {
+		t.Errorf("a new group is private: %s", steps["group_create"].body)
+	}
+	if v2Decode(t, steps["group_create_private"], &group); group.Group.IsPublic {
+		t.Errorf("a group created private is public: %s", steps["group_create_private"].body)
+	}
+	var groups struct {
+		Groups []struct {
+			ID      int64
+			Default bool
+		}
+	}
+	v2Decode(t, steps["group_list"], &groups)
+	var defaults []int64
+	for _, g := range groups.Groups {
+		if g.Default {
+			defaults = append(defaults, g.ID)
+		}
+	}
+	if !cmp.Equal(defaults, []int64{3}) { // moved from Support (1) to Escalations (3)
+		t.Errorf("default groups %v, want [3]", defaults)
+	}
+	for _, name := range []string{"error_422_private_group_made_public", "error_422_default_group_unset", "error_422_default_group_deleted"} {
+		if steps[name].status != http.StatusUnprocessableEntity {
+			t.Errorf("%s: %d", name, steps[name].status)
+		}
 	}
 	for _, name := range []string{"error_401_no_credentials", "error_401_wrong_token"} {
 		r := steps[name]
@@ -604,9 +653,21 @@ func TestV2ResponseContracts(t *testing.T) {
 	if tok, _ := me.User["authenticity_token"].(string); tok == "" {
 		t.Errorf("/users/me for an end user has no authenticity_token: %s", steps["me_end_user"].body)
 	}
-	v2Decode(t, steps["me_anonymous"], &me)
-	if steps["me_anonymous"].status != 200 || me.User["id"] != nil || me.User["name"] != "Anonymous user" {
+	endUserKeys := slices.Sorted(maps.Keys(me.User))
+	var anon struct{ User map[string]any }
+	v2Decode(t, steps["me_anonymous"], &anon)
+	if steps["me_anonymous"].status != 200 || anon.User["id"] != nil || anon.User["name"] != "Anonymous user" {
 		t.Errorf("anonymous me: %s", steps["me_anonymous"].body)
+	}
+	if tok, _ := anon.User["authenticity_token"].(string); tok == "" || tok == me.User["authenticity_token"] {
+		t.Errorf("anonymous authenticity_token %q", tok)
+	}
+	if diff := cmp.Diff(endUserKeys, slices.Sorted(maps.Keys(anon.User))); diff != "" {
+		t.Errorf("anonymous me keys differ from the end-user view (-end user +anonymous):\n%s", diff)
+	}
+	var blank struct{ Details map[string][]struct{ Description string } }
+	if v2Decode(t, steps["error_422_blank_name"], &blank); blank.Details["name"][0].Description != "Name: is too short (minimum is 1 characters)" {
+		t.Errorf("blank name: %s", steps["error_422_blank_name"].body)
 	}
 }
 

@@ -19,9 +19,9 @@ func TestV2AccountWideMembershipsThroughClient(t *testing.T) {
 	if r.status != 201 || agentID != 2 {
 		t.Fatalf("legacy create: %d, v2 id %d", r.status, agentID)
 	}
-	support, err := c.CreateGroup(ctx, zendesk.Group{Name: "Support"})
-	if err != nil {
-		t.Fatal(err)
+	support, err := c.GetGroup(ctx, 1) // the account's default group
+	if err != nil || support.Name != "Support" || !support.Default {
+		t.Fatalf("default group %+v, %v", support, err)
 	}
 	acme, err := c.CreateOrganization(ctx, zendesk.Organization{Name: "Acme"})
 	if err != nil {

@@ -54,7 +54,7 @@ func (s *Service) DeleteGroup(ctx context.Context, id int64) error {
 		}
 		if g.Default {
 			var v invalid
-			v.unacceptable("default", "The default group cannot be deleted: make another group the default first")
+			v.unacceptable("default", "cannot be deleted while it is the account's default group: make another group the default first")
 			return v.err()
 		}
 		g.Deleted, g.UpdatedAt = true, s.Now()

@@ -90,10 +90,12 @@ func (v *invalid) add(field, code, message, description string) {
 	*v = append(*v, FieldError{Field: field, Code: code, Message: message, Description: description})
 }
 
-// blank reports an empty required field.
+// blank reports an empty required field. The v2 description is the text
+// the real service sends for a blank name (API-NOTES §4); the legacy message
+// keeps the Rails wording.
 func (v *invalid) blank(field string) {
 	h := humanize(field)
-	v.add(field, "BlankValue", h+" cannot be blank", h+": cannot be blank")
+	v.add(field, "BlankValue", h+" cannot be blank", h+": is too short (minimum is 1 characters)")
 }
 
 // malformed reports a value that is not well formed.

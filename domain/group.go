@@ -89,7 +89,7 @@ func (c *GroupChanges) apply(g *Group, v *invalid) {
 	}
 	// GroupObject: "You can't change a private group to a public group".
 	if c.IsPublic != nil && *c.IsPublic && !g.IsPublic && g.ID != 0 {
-		v.unacceptable("is_public", "You can't change a private group to a public group")
+		v.unacceptable("is_public", "you can't change a private group to a public group")
 	}
 	setBool(&g.IsPublic, c.IsPublic)
 }

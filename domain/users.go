@@ -24,9 +24,14 @@ func (s *Service) User(ctx context.Context, id int64) (*User, error) {
 
 // Me returns the authenticated user and its authenticity token, which
 // browser clients echo in X-CSRF-Token. The token is derived from the user,
-// so it needs no storage and stays the same across requests.
+// so it needs no storage and stays the same across requests. The real
+// service answers anyone here: a caller without valid credentials gets no
+// user and the anonymous token.
 func (s *Service) Me(ctx context.Context) (*User, string, error) {
 	a, err := actor(ctx)
+	if KindOf(err) == Unauthenticated {
+		return nil, s.authenticityToken(0), nil
+	}
 	if err != nil {
 		return nil, "", err
 	}
@@ -34,9 +39,14 @@ func (s *Service) Me(ctx context.Context) (*User, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	return u, s.authenticityToken(u.ID), nil
+}
+
+// authenticityToken is the CSRF token of a user; 0 is the anonymous caller.
+func (s *Service) authenticityToken(userID int64) string {
 	m := hmac.New(sha256.New, s.cursorKey)
-	fmt.Fprintf(m, "authenticity-token:%d", u.ID)
-	return u, base64.RawURLEncoding.EncodeToString(m.Sum(nil)), nil
+	fmt.Fprintf(m, "authenticity-token:%d", userID)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // legacyPageSize is the legacy API's fixed page length.

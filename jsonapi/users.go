@@ -110,22 +110,27 @@ func (h *Handler) showManyUsers(w http.ResponseWriter, r *http.Request) error {
 }
 
 // anonymousUser is what /users/me shows a caller without valid credentials:
-// the real service answers 200 with a placeholder rather than 401.
-var anonymousUser = map[string]any{
-	"id": nil, "url": nil, "name": "Anonymous user", "email": "invalid@example.com", "role": "end-user",
-	"verified": false, "active": true, "locale": "en-US", "locale_id": 1, "time_zone": domain.DefaultZone.Name,
-	"iana_time_zone": domain.DefaultZone.IANA, "organization_id": nil, "photo": nil, "phone": nil,
-	"shared_phone_number": false, "created_at": nil, "updated_at": nil,
+// the real service answers 200 with a placeholder rather than 401. It has
+// the end-user view's keys (endUserJSON), null where no user stands behind
+// them, plus the authenticity token.
+func anonymousUser(token string) map[string]any {
+	return map[string]any{
+		"id": nil, "url": nil, "name": "Anonymous user", "email": "invalid@example.com",
+		"created_at": nil, "updated_at": nil, "time_zone": domain.DefaultZone.Name,
+		"iana_time_zone": domain.DefaultZone.IANA, "phone": nil, "shared_phone_number": false, "photo": nil,
+		"locale": "en-US", "locale_id": 1, "organization_id": nil, "role": "end-user", "verified": false,
+		"authenticity_token": token,
+	}
 }
 
 func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 	u, token, err := h.svc.Me(r.Context())
-	if domain.KindOf(err) == domain.Unauthenticated {
-		writeJSON(w, http.StatusOK, map[string]any{"user": anonymousUser})
-		return nil
-	}
 	if err != nil {
 		return err
+	}
+	if u == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"user": anonymousUser(token)})
+		return nil
 	}
 	body := h.user(r, u)
 	switch v := body.(type) {

@@ -61,9 +61,17 @@ func writeXML(w http.ResponseWriter, code int, body []byte) {
 // legacyTime is the legacy timestamp form, UTC with a Z: 2007-05-15T18:07:57Z.
 func legacyTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// user writes one <user> with exactly the seed's elements, in its order.
-// now picks the year whose standard offset the time zone shows.
-func (b *xmlWriter) user(u *domain.User, now time.Time) {
+// The legacy doc names the role element <roles> in its show, list and create
+// examples but <role> in its search example; each response follows its example.
+const (
+	rolesElement       = "roles"
+	searchRolesElement = "role"
+)
+
+// user writes one <user> with exactly the seed's elements, in its order,
+// the role under roleTag. now picks the year whose standard offset the time
+// zone shows.
+func (b *xmlWriter) user(u *domain.User, now time.Time, roleTag string) {
 	b.open("user")
 	b.elem("created-at", legacyTime(u.CreatedAt))
 	b.elem("email", u.Email)
@@ -71,7 +79,7 @@ func (b *xmlWriter) user(u *domain.User, now time.Time) {
 	b.elem("is-active", strconv.FormatBool(u.Active))
 	b.elem("is-verified", strconv.FormatBool(u.Verified))
 	b.elem("name", u.Name)
-	b.elem("roles", strconv.Itoa(u.Role.LegacyCode()))
+	b.elem(roleTag, strconv.Itoa(u.Role.LegacyCode()))
 	b.elem("restriction-id", strconv.Itoa(int(u.Restriction)))
 	b.elem("time-format", strconv.Itoa(u.TimeFormat))
 	b.elem("time-zone", u.TimeZone.LegacyName(now))
@@ -99,17 +107,17 @@ func (b *xmlWriter) groups(ms []domain.GroupMembership) {
 func (h *Handler) writeUser(w http.ResponseWriter, code int, u *domain.User) {
 	var b xmlWriter
 	b.start()
-	b.user(u, h.svc.Now())
+	b.user(u, h.svc.Now(), rolesElement)
 	b.send(w, code)
 }
 
-func (h *Handler) writeUsers(w http.ResponseWriter, us []*domain.User) {
+func (h *Handler) writeUsers(w http.ResponseWriter, us []*domain.User, roleTag string) {
 	var b xmlWriter
 	b.start()
 	b.open("users")
 	now := h.svc.Now()
 	for _, u := range us {
-		b.user(u, now)
+		b.user(u, now, roleTag)
 	}
 	b.close("users")
 	b.send(w, http.StatusOK)

@@ -86,11 +86,16 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 		}
 		role = &rl
 	}
-	us, err := h.svc.LegacyUsers(r.Context(), strings.TrimSpace(q.Get("query")), role, page)
+	query := strings.TrimSpace(q.Get("query"))
+	us, err := h.svc.LegacyUsers(r.Context(), query, role, page)
 	if err != nil {
 		return err
 	}
-	h.writeUsers(w, us)
+	roleTag := rolesElement
+	if query != "" || role != nil {
+		roleTag = searchRolesElement
+	}
+	h.writeUsers(w, us, roleTag)
 	return nil
 }
 
