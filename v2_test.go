@@ -665,7 +665,9 @@ func TestV2ResponseContracts(t *testing.T) {
 	if diff := cmp.Diff(endUserKeys, slices.Sorted(maps.Keys(anon.User))); diff != "" {
 		t.Errorf("anonymous me keys differ from the end-user view (-end user +anonymous):\n%s", diff)
 	}
-	var blank struct{ Details map[string][]struct{ Description string } }
+	var blank struct {
+		Details map[string][]struct{ Description string }
+	}
 	if v2Decode(t, steps["error_422_blank_name"], &blank); blank.Details["name"][0].Description != "Name: is too short (minimum is 1 characters)" {
 		t.Errorf("blank name: %s", steps["error_422_blank_name"].body)
 	}
