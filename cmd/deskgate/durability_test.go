@@ -266,57 +266,101 @@ func TestRefusesForeignFiles(t *testing.T) {
 	}
 }
 
-// TestRunShutsDownOnCancel serves in-process and checks that cancelling the
-// context ends run without an error and closes the database.
-func TestRunShutsDownOnCancel(t *testing.T) {
-	addr := freeAddr(t)
-	db := filepath.Join(t.TempDir(), "deskgate.db")
-	env := map[string]string{"DESKGATE_OWNER_PASSWORD": testPassword, "DESKGATE_DB": db}
+// inProcess is run serving in a goroutine.
+type inProcess struct {
+	addr           string
+	stdout, stderr *syncBuffer
+	cancel         context.CancelFunc
+	done           chan error
+}
+
+// runInProcess starts run with args and env and waits until it is healthy.
+func runInProcess(t *testing.T, args []string, env map[string]string) *inProcess {
+	t.Helper()
+	p := &inProcess{addr: freeAddr(t), stdout: new(syncBuffer), stderr: new(syncBuffer), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan error, 1)
+	p.cancel = cancel
+	t.Cleanup(cancel)
 	go func() {
-		done <- run(ctx, []string{"-addr", addr}, func(k string) string { return env[k] }, &stdout, &stderr)
+		p.done <- run(ctx, append([]string{"-addr", p.addr}, args...), func(k string) string { return env[k] }, p.stdout, p.stderr)
 	}()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
+		resp, err := http.Get("http://" + p.addr + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			break
+			return p
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("run returned early: %v\n%s", err, stderr.String())
+		case err := <-p.done:
+			t.Fatalf("run returned early: %v\n%s", err, p.stderr.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not healthy: %v\n%s", err, stderr.String())
+			t.Fatalf("not healthy: %v\n%s", err, p.stderr.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if !strings.Contains(stdout.String(), "created the account owner") {
-		t.Errorf("stdout does not report the new owner: %q", stdout.String())
-	}
-	cancel()
+}
+
+// stop cancels run and waits for it to return.
+func (p *inProcess) stop(t *testing.T) {
+	t.Helper()
+	p.cancel()
 	select {
-	case err := <-done:
+	case err := <-p.done:
 		if err != nil {
-			t.Fatalf("run: %v\n%s", err, stderr.String())
+			t.Fatalf("run: %v\n%s", err, p.stderr.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after the context was cancelled")
 	}
-	if !strings.Contains(stderr.String(), "shutting down") {
-		t.Errorf("no shutdown logged:\n%s", stderr.String())
+}
+
+// TestRunShutsDownOnCancel serves in-process and checks that cancelling the
+// context ends run without an error and closes the database.
+func TestRunShutsDownOnCancel(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "deskgate.db")
+	p := runInProcess(t, nil, map[string]string{"DESKGATE_OWNER_PASSWORD": testPassword, "DESKGATE_DB": db})
+	if !strings.Contains(p.stdout.String(), "created the account owner") {
+		t.Errorf("stdout does not report the new owner: %q", p.stdout.String())
 	}
-	if _, err := http.Get("http://" + addr + "/healthz"); err == nil {
+	p.stop(t)
+	if !strings.Contains(p.stderr.String(), "shutting down") {
+		t.Errorf("no shutdown logged:\n%s", p.stderr.String())
+	}
+	if _, err := http.Get("http://" + p.addr + "/healthz"); err == nil {
 		t.Error("still serving after run returned")
 	}
 	// Close checkpointed the WAL into the main file.
 	if fi, err := os.Stat(db + "-wal"); err == nil && fi.Size() > 0 {
 		t.Errorf("WAL left with %d bytes: the database was not closed cleanly", fi.Size())
+	}
+}
+
+// TestOwnerSettingsIgnoredOnSecondStart: the owner settings only shape an
+// empty database; a later start says, by name and without their values,
+// that it ignored them.
+func TestOwnerSettingsIgnoredOnSecondStart(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "deskgate.db")
+	first := runInProcess(t, []string{"-db", db, "-owner-password", testPassword}, nil)
+	first.stop(t)
+	if strings.Contains(first.stderr.String(), "ignored") {
+		t.Errorf("the first start ignored settings:\n%s", first.stderr.String())
+	}
+
+	second := runInProcess(t, []string{"-db", db, "-owner-password", "another-password"},
+		map[string]string{"DESKGATE_OWNER_TOKEN": "another-token-0123456789"})
+	defer second.stop(t)
+	log := second.stderr.String()
+	if !strings.Contains(log, "owner settings were ignored") || !strings.Contains(log, `ignored="-owner-password -owner-token"`) {
+		t.Errorf("no warning naming the ignored settings:\n%s", log)
+	}
+	if strings.Contains(log, "another-password") || strings.Contains(log, "another-token") {
+		t.Errorf("the log shows a secret:\n%s", log)
+	}
+	if strings.Contains(second.stdout.String(), "created the account owner") {
+		t.Errorf("a second owner was created: %s", second.stdout.String())
 	}
 }
 

@@ -34,6 +34,7 @@ type config struct {
 	addr, db, baseURL                     string
 	agentSeats                            int
 	ownerEmail, ownerPassword, ownerToken string
+	ownerGiven                            []string // the owner settings given, by flag name
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -55,6 +56,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.ownerToken, "owner-token", env("DESKGATE_OWNER_TOKEN", ""), "account owner's API token (DESKGATE_OWNER_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, name := range []string{"owner-email", "owner-password", "owner-token"} {
+		if given[name] || getenv("DESKGATE_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))) != "" {
+			c.ownerGiven = append(c.ownerGiven, "-"+name)
+		}
 	}
 	n, err := strconv.Atoi(*seats)
 	if err != nil || n < 0 {
@@ -94,6 +102,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if created {
 		fmt.Fprintf(stdout, "deskgate: created the account owner %s\n", cfg.ownerEmail)
+	} else if len(cfg.ownerGiven) > 0 {
+		// Names only: the values may be secrets.
+		log.Warn("the database already has users, so the owner settings were ignored: they apply to an empty database only",
+			"ignored", strings.Join(cfg.ownerGiven, " "), "db", cfg.db)
 	}
 	if generated != "" {
 		fmt.Fprintf(stdout, "deskgate: owner password (shown once): %s\n", generated)
