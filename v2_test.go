@@ -506,6 +506,7 @@ func v2Scenario(t *testing.T) []v2Step {
 	}
 	v2Decode(t, r, &page)
 	admin("user_list_cursor_page2", "GET", "/api/v2/users?page[size]=2&page[after]="+url.QueryEscape(page.Meta.AfterCursor), "")
+	admin("user_list_sorted", "GET", "/api/v2/users?page[size]=2&sort=-name", "")
 	admin("user_show_many", "GET", fmt.Sprintf("/api/v2/users/show_many?ids=%d,1,999", emma.ID), "")
 	admin("user_count", "GET", "/api/v2/users/count", "")
 	admin("me", "GET", "/api/v2/users/me", "")
@@ -550,6 +551,7 @@ func v2Scenario(t *testing.T) []v2Step {
 	admin("error_413_body_too_large", "POST", "/api/v2/users", `{"user":{"name":"`+strings.Repeat("a", 1<<20)+`"}}`)
 	admin("error_400_per_page_too_large", "GET", "/api/v2/users?per_page=100000", "")
 	admin("error_400_offset_too_deep", "GET", "/api/v2/users?page=101&per_page=100", "")
+	admin("error_400_unsupported_sort", "GET", "/api/v2/users?sort_by=email", "")
 	admin("error_400_forged_cursor", "GET", "/api/v2/users?page[size]=2&page[after]=bm90LWEtY3Vyc29y", "")
 
 	seats := newServer(t, serverOptions{seats: 2}) // the owner holds one

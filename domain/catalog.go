@@ -6,15 +6,12 @@ import (
 	"strings"
 )
 
-func groupID(g *Group) int64      { return g.ID }
-func orgID(o *Organization) int64 { return o.ID }
-
 // Groups lists groups, deleted ones included. Agents only.
 func (s *Service) Groups(ctx context.Context, p PageRequest) ([]*Group, PageInfo, error) {
 	if _, err := agent(ctx); err != nil {
 		return nil, PageInfo{}, err
 	}
-	return paginate(s, "groups", p, groupID,
+	return paginate(s, "groups", p, groupSorting,
 		func(w Window) ([]*Group, error) { return s.store.Groups(ctx, w) },
 		func() (int, error) { return s.store.CountGroups(ctx) })
 }
@@ -120,7 +117,7 @@ func (s *Service) Organizations(ctx context.Context, p PageRequest) ([]*Organiza
 	if _, err := agent(ctx); err != nil {
 		return nil, PageInfo{}, err
 	}
-	return paginate(s, "organizations", p, orgID,
+	return paginate(s, "organizations", p, organizationSorting,
 		func(w Window) ([]*Organization, error) { return s.store.Organizations(ctx, w) },
 		func() (int, error) { return s.store.CountOrganizations(ctx) })
 }
@@ -243,5 +240,5 @@ func (s *Service) ComplianceDeletionStatuses(ctx context.Context, userID int64, 
 	}
 	var all []ComplianceDeletionStatus
 	application = strings.TrimSpace(application)
-	return pageSlice(s, "compliance_deletion_statuses?"+application, p, all, func(ComplianceDeletionStatus) int64 { return 0 })
+	return pageSlice(s, "compliance_deletion_statuses?"+application, p, all, complianceSorting)
 }

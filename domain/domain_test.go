@@ -117,10 +117,13 @@ func TestRestrictionOnRoleChange(t *testing.T) {
 
 func TestCursorIsTamperEvident(t *testing.T) {
 	s := &Service{cursorKey: []byte("0123456789abcdef0123456789abcdef")}
-	c := s.sealCursor("users?agent", 42, 'a')
-	if id, err := s.openCursor("users?agent", c, 'a'); err != nil || id != 42 {
-		t.Fatalf("open = %d, %v", id, err)
+	for _, k := range []SortKey{{ID: 42}, {ID: 42, Value: "Émile Zola"}, {ID: 42, Value: int64(1747332477)}} {
+		c := s.sealCursor("users?agent", k, 'a')
+		if got, err := s.openCursor("users?agent", c, 'a'); err != nil || *got != k {
+			t.Fatalf("open %+v = %+v, %v", k, got, err)
+		}
 	}
+	c := s.sealCursor("users?agent", SortKey{ID: 42, Value: "Zola"}, 'a')
 	flipped := []byte(c)
 	flipped[5] ^= 1
 	for name, tc := range map[string]struct{ list, token string }{
@@ -128,7 +131,8 @@ func TestCursorIsTamperEvident(t *testing.T) {
 		"flipped byte":    {"users?agent", string(flipped)},
 		"not base64":      {"users?agent", "!!!"},
 		"empty":           {"users?agent", "x"},
-		"other direction": {"users?agent", s.sealCursor("users?agent", 42, 'b')},
+		"truncated":       {"users?agent", c[:len(c)-4]},
+		"other direction": {"users?agent", s.sealCursor("users?agent", SortKey{ID: 42}, 'b')},
 	} {
 		if _, err := s.openCursor(tc.list, tc.token, 'a'); KindOf(err) != BadRequest {
 			t.Errorf("%s: err = %v, want BadRequest", name, err)

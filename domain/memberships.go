@@ -158,7 +158,7 @@ func (s *Service) GroupMemberships(ctx context.Context, userID int64, p PageRequ
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	return pageSlice(s, "group_memberships?user="+strconv.FormatInt(userID, 10), p, u.Groups, membershipID)
+	return pageSlice(s, "group_memberships?user="+strconv.FormatInt(userID, 10), p, u.Groups, groupMembershipSorting)
 }
 
 // GroupMembership returns one of a user's group memberships.
@@ -263,7 +263,7 @@ func (s *Service) AccountGroupMemberships(ctx context.Context, f MembershipFilte
 	if _, err := agent(ctx); err != nil {
 		return nil, PageInfo{}, err
 	}
-	return paginate(s, fmt.Sprintf("group_memberships?%d,%d", f.UserID, f.TargetID), p, membershipID,
+	return paginate(s, fmt.Sprintf("group_memberships?%d,%d", f.UserID, f.TargetID), p, groupMembershipSorting,
 		func(w Window) ([]GroupMembership, error) { return s.store.AccountGroupMemberships(ctx, f, w) },
 		func() (int, error) { return s.store.CountMemberships(ctx, false, f) })
 }
@@ -274,7 +274,7 @@ func (s *Service) AccountOrganizationMemberships(ctx context.Context, f Membersh
 	if _, err := agent(ctx); err != nil {
 		return nil, PageInfo{}, err
 	}
-	return paginate(s, fmt.Sprintf("organization_memberships?%d,%d", f.UserID, f.TargetID), p, orgMembershipID,
+	return paginate(s, fmt.Sprintf("organization_memberships?%d,%d", f.UserID, f.TargetID), p, organizationMembershipSorting,
 		func(w Window) ([]OrganizationMembership, error) {
 			return s.store.AccountOrganizationMemberships(ctx, f, w)
 		},

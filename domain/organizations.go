@@ -16,7 +16,7 @@ func (s *Service) OrganizationMemberships(ctx context.Context, userID int64, p P
 	if err != nil {
 		return nil, PageInfo{}, err
 	}
-	return pageSlice(s, "organization_memberships?user="+strconv.FormatInt(userID, 10), p, ms, orgMembershipID)
+	return pageSlice(s, "organization_memberships?user="+strconv.FormatInt(userID, 10), p, ms, organizationMembershipSorting)
 }
 
 // OrganizationMembership returns one of a user's organization memberships.

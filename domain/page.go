@@ -1,24 +1,82 @@
 package domain
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // PageRequest is how a v2 client asks for part of a list: cursor paging
 // when Cursor is set (page[size], page[after], page[before]), offset paging
-// (page, per_page) otherwise.
+// (page, per_page) otherwise. Either may be sorted.
 type PageRequest struct {
 	Cursor bool
 	Size   int    // page[size] or per_page; 0 = the default
 	Number int    // offset paging: 1-based page number; 0 = the first
 	After  string // cursor paging: an after_cursor from an earlier page
 	Before string // cursor paging: a before_cursor from an earlier page
+	Sort   Sort
+}
+
+// Sort orders a list by one of its sort fields. The id breaks ties in the
+// same direction, so every item has one place a cursor can mark; it is
+// also the order without a field.
+type Sort struct {
+	Field string // "" (or "id"): by id
+	Desc  bool
+}
+
+// SortKey is an item's place in a sorted list: what a cursor carries.
+type SortKey struct {
+	ID    int64
+	Value any // the sort field's value: nil (by id), a string or an int64 (times in Unix seconds)
+}
+
+// sorting is what paging needs of a list's items: their id and the value
+// of each sort field the list offers.
+type sorting[T any] struct {
+	id     func(T) int64
+	fields map[string]func(T) any
+}
+
+func (st sorting[T]) key(sort Sort, t T) SortKey {
+	k := SortKey{ID: st.id(t)}
+	if sort.Field != "" {
+		k.Value = st.fields[sort.Field](t)
+	}
+	return k
+}
+
+// check refuses a sort field the list does not offer, rather than answer
+// in another order than asked.
+func (st sorting[T]) check(sort *Sort) error {
+	if sort.Field == "id" {
+		sort.Field = ""
+	}
+	if _, ok := st.fields[sort.Field]; ok || sort.Field == "" {
+		return nil
+	}
+	names := []string{"id"}
+	for _, name := range slices.Sorted(maps.Keys(st.fields)) {
+		names = append(names, name)
+	}
+	return &Error{Kind: BadRequest, Code: "InvalidParameter",
+		Msg: fmt.Sprintf("%q is not a sort field of this list; sort by %s", sort.Field, strings.Join(names, ", "))}
+}
+
+// timestamps are the sort fields every record offers besides its id.
+func timestamps[T any](created, updated func(T) time.Time) map[string]func(T) any {
+	return map[string]func(T) any{
+		"created_at": func(t T) any { return created(t).Unix() },
+		"updated_at": func(t T) any { return updated(t).Unix() },
+	}
 }
 
 // PageInfo tells a client where it is and how to go on.
@@ -48,10 +106,14 @@ func badPage(format string, args ...any) error {
 	return &Error{Kind: BadRequest, Code: "InvalidPaginationParameter", Msg: fmt.Sprintf(format, args...)}
 }
 
-// window turns the request into a store window, checking its bounds. list
-// names the list and its filters, so that a cursor only opens where it was made.
-func (s *Service) window(list string, p PageRequest) (Window, PageInfo, error) {
+// window turns the request into a store window, checking its bounds and
+// its sort. list names the list and its filters, so that a cursor only
+// opens where it was made.
+func window[T any](s *Service, list string, p PageRequest, st sorting[T]) (Window, PageInfo, error) {
 	info := PageInfo{Cursor: p.Cursor, Size: p.Size, Number: p.Number}
+	if err := st.check(&p.Sort); err != nil {
+		return Window{}, info, err
+	}
 	if info.Size == 0 {
 		info.Size = DefaultPageSize
 	}
@@ -68,27 +130,33 @@ func (s *Service) window(list string, p PageRequest) (Window, PageInfo, error) {
 		if info.Number > MaxOffsetRecords/info.Size { // not Number*Size: a huge page number overflows it
 			return Window{}, info, badPage("Offset pagination reaches at most %d records; use cursor pagination (page[size]) to go further", MaxOffsetRecords)
 		}
-		return Window{Offset: (info.Number - 1) * info.Size, Limit: info.Size + 1}, info, nil
+		return Window{Offset: (info.Number - 1) * info.Size, Limit: info.Size + 1, Sort: p.Sort}, info, nil
 	}
-	w := Window{Limit: info.Size + 1}
+	w := Window{Limit: info.Size + 1, Sort: p.Sort}
 	var err error
 	switch {
 	case p.After != "" && p.Before != "":
 		return w, info, badPage("page[after] and page[before] cannot be combined")
 	case p.After != "":
-		w.AfterID, err = s.openCursor(list, p.After, 'a')
+		w.After, err = s.openCursor(sortedList(list, p.Sort), p.After, 'a')
 	case p.Before != "":
-		w.BeforeID, err = s.openCursor(list, p.Before, 'b')
+		w.Before, err = s.openCursor(sortedList(list, p.Sort), p.Before, 'b')
 	}
 	return w, info, err
 }
 
+// sortedList names a list in a sort order: a cursor made in one order does
+// not open in another.
+func sortedList(list string, sort Sort) string {
+	return fmt.Sprintf("%s|sort=%s,%t", list, sort.Field, sort.Desc)
+}
+
 // finish trims the extra item fetched to learn whether more follow and
 // fills in the cursors.
-func finish[T any](s *Service, list string, w Window, info PageInfo, items []T, id func(T) int64) ([]T, PageInfo) {
+func finish[T any](s *Service, list string, w Window, info PageInfo, items []T, st sorting[T]) ([]T, PageInfo) {
 	more := len(items) > info.Size
 	switch {
-	case more && w.BeforeID != 0: // the extra item is the farthest back
+	case more && w.Before != nil: // the extra item is the farthest back
 		items = items[1:]
 	case more:
 		items = items[:info.Size]
@@ -100,24 +168,25 @@ func finish[T any](s *Service, list string, w Window, info PageInfo, items []T, 
 	}
 	info.HasMore = more
 	if len(items) > 0 {
-		info.AfterCursor = s.sealCursor(list, id(items[len(items)-1]), 'a')
-		info.BeforeCursor = s.sealCursor(list, id(items[0]), 'b')
+		list = sortedList(list, w.Sort)
+		info.AfterCursor = s.sealCursor(list, st.key(w.Sort, items[len(items)-1]), 'a')
+		info.BeforeCursor = s.sealCursor(list, st.key(w.Sort, items[0]), 'b')
 	}
-	if w.BeforeID != 0 {
+	if w.Before != nil {
 		info.PrevCursor = more
 		info.NextCursor = len(items) > 0
 	} else {
 		info.NextCursor = more
-		info.PrevCursor = w.AfterID != 0 && len(items) > 0
+		info.PrevCursor = w.After != nil && len(items) > 0
 	}
 	return items, info
 }
 
-// paginate runs one page of a list: fetch reads a window (in ascending id
-// order, also before a cursor), count the total for offset paging.
-func paginate[T any](s *Service, list string, p PageRequest, id func(T) int64,
+// paginate runs one page of a list: fetch reads a window (in sort order,
+// also before a cursor), count the total for offset paging.
+func paginate[T any](s *Service, list string, p PageRequest, st sorting[T],
 	fetch func(Window) ([]T, error), count func() (int, error)) ([]T, PageInfo, error) {
-	w, info, err := s.window(list, p)
+	w, info, err := window(s, list, p, st)
 	if err != nil {
 		return nil, info, err
 	}
@@ -125,7 +194,7 @@ func paginate[T any](s *Service, list string, p PageRequest, id func(T) int64,
 	if err != nil {
 		return nil, info, err
 	}
-	items, info = finish(s, list, w, info, items, id)
+	items, info = finish(s, list, w, info, items, st)
 	if !info.Cursor {
 		if info.Count, err = count(); err != nil {
 			return nil, info, err
@@ -134,65 +203,109 @@ func paginate[T any](s *Service, list string, p PageRequest, id func(T) int64,
 	return items, info, nil
 }
 
-// pageSlice pages a short list the store returns whole, in its own order;
-// a cursor marks an item by id.
-func pageSlice[T any](s *Service, list string, p PageRequest, all []T, id func(T) int64) ([]T, PageInfo, error) {
-	w, info, err := s.window(list, p)
+// pageSlice pages a short list the store returns whole, in its own order
+// unless a sort is asked for; a cursor marks an item by id.
+func pageSlice[T any](s *Service, list string, p PageRequest, all []T, st sorting[T]) ([]T, PageInfo, error) {
+	w, info, err := window(s, list, p, st)
 	if err != nil {
 		return nil, info, err
 	}
-	at := func(want int64) int { return slices.IndexFunc(all, func(t T) bool { return id(t) == want }) }
+	if w.Sort != (Sort{}) {
+		all = slices.Clone(all)
+		slices.SortStableFunc(all, func(a, b T) int { return compareKeys(st.key(w.Sort, a), st.key(w.Sort, b), w.Sort.Desc) })
+	}
+	at := func(k *SortKey) int { return slices.IndexFunc(all, func(t T) bool { return st.id(t) == k.ID }) }
 	var items []T
 	switch {
-	case w.AfterID != 0:
-		if i := at(w.AfterID); i >= 0 {
+	case w.After != nil:
+		if i := at(w.After); i >= 0 {
 			items = all[i+1:]
 		}
 		items = items[:min(len(items), w.Limit)]
-	case w.BeforeID != 0:
-		if i := at(w.BeforeID); i >= 0 {
+	case w.Before != nil:
+		if i := at(w.Before); i >= 0 {
 			items = all[max(0, i-w.Limit):i]
 		}
 	default:
 		items = all[min(w.Offset, len(all)):]
 		items = items[:min(len(items), w.Limit)]
 	}
-	items, info = finish(s, list, w, info, items, id)
+	items, info = finish(s, list, w, info, items, st)
 	info.Count = len(all)
 	return items, info, nil
 }
 
-// A cursor is base64url(direction, list fingerprint, id, MAC). The MAC makes
-// it tamper-evident; the fingerprint makes a cursor from another list or
-// other filters fail instead of landing on a wrong page.
-const cursorMACLen = 16
+// compareKeys orders two keys of one sort: by value, then by id.
+func compareKeys(a, b SortKey, desc bool) int {
+	c := 0
+	switch av := a.Value.(type) {
+	case int64:
+		c = cmp.Compare(av, b.Value.(int64))
+	case string:
+		c = cmp.Compare(strings.ToLower(av), strings.ToLower(b.Value.(string)))
+	}
+	if c == 0 {
+		c = cmp.Compare(a.ID, b.ID)
+	}
+	if desc {
+		return -c
+	}
+	return c
+}
 
-func (s *Service) sealCursor(list string, id int64, dir byte) string {
-	b := make([]byte, 0, 1+8+8+cursorMACLen)
+// A cursor is base64url(direction, list fingerprint, id, value kind, value,
+// MAC). The MAC makes it tamper-evident; the fingerprint (of the list, its
+// filters and its sort) makes a cursor from elsewhere fail instead of
+// landing on a wrong page.
+const (
+	cursorMACLen  = 16
+	cursorHeadLen = 1 + 8 + 8 + 1
+)
+
+func (s *Service) sealCursor(list string, k SortKey, dir byte) string {
+	b := make([]byte, 0, cursorHeadLen+8+cursorMACLen)
 	b = append(b, dir)
 	b = binary.BigEndian.AppendUint64(b, listFingerprint(list))
-	b = binary.BigEndian.AppendUint64(b, uint64(id))
+	b = binary.BigEndian.AppendUint64(b, uint64(k.ID))
+	switch v := k.Value.(type) {
+	case int64:
+		b = binary.BigEndian.AppendUint64(append(b, 'i'), uint64(v))
+	case string:
+		b = append(append(b, 's'), v...)
+	default:
+		b = append(b, '-')
+	}
 	b = append(b, s.cursorMAC(b)...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *Service) openCursor(list, token string, dir byte) (int64, error) {
+func (s *Service) openCursor(list, token string, dir byte) (*SortKey, error) {
+	forged := badPage("The cursor is not one this server issued")
 	b, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(b) != 1+8+8+cursorMACLen {
-		return 0, badPage("The cursor is not one this server issued")
+	if err != nil || len(b) < cursorHeadLen+cursorMACLen {
+		return nil, forged
 	}
-	body, mac := b[:17], b[17:]
+	body, mac := b[:len(b)-cursorMACLen], b[len(b)-cursorMACLen:]
 	if !hmac.Equal(mac, s.cursorMAC(body)) {
-		return 0, badPage("The cursor is not one this server issued")
+		return nil, forged
 	}
 	if body[0] != dir || binary.BigEndian.Uint64(body[1:9]) != listFingerprint(list) {
-		return 0, badPage("The cursor belongs to another list or direction")
+		return nil, badPage("The cursor belongs to another list, sort or direction")
 	}
-	id := int64(binary.BigEndian.Uint64(body[9:17]))
-	if id < 1 {
-		return 0, badPage("The cursor is not one this server issued")
+	k := &SortKey{ID: int64(binary.BigEndian.Uint64(body[9:17]))}
+	switch value := body[cursorHeadLen:]; body[17] {
+	case 'i':
+		if len(value) != 8 {
+			return nil, forged
+		}
+		k.Value = int64(binary.BigEndian.Uint64(value))
+	case 's':
+		k.Value = string(value)
 	}
-	return id, nil
+	if k.ID < 1 {
+		return nil, forged
+	}
+	return k, nil
 }
 
 func (s *Service) cursorMAC(b []byte) []byte {

@@ -14,14 +14,16 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 }
 
-// Window selects part of an ordered list: Offset/Limit, or keyset paging on
-// the id. Before a cursor it means the Limit items nearest before BeforeID;
-// the result is in ascending id order either way.
+// Window selects part of a sorted list: Offset/Limit, or keyset paging on
+// the sort key (the sort field's value, then the id). Before a cursor it
+// means the Limit items nearest before Before; the result is in sort order
+// either way. The zero Sort is ascending id order.
 type Window struct {
-	Offset   int
-	Limit    int
-	AfterID  int64
-	BeforeID int64
+	Offset int
+	Limit  int
+	Sort   Sort
+	After  *SortKey
+	Before *SortKey
 }
 
 // UserFilter narrows a user list. The zero value lists active users.

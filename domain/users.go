@@ -79,7 +79,7 @@ func (s *Service) Users(ctx context.Context, f UserFilter, p PageRequest) ([]*Us
 		return nil, PageInfo{}, err
 	}
 	f.IncludeInactive = false
-	return paginate(s, "users?"+f.key(), p, func(u *User) int64 { return u.ID },
+	return paginate(s, "users?"+f.key(), p, userSorting,
 		func(w Window) ([]*User, error) { return s.store.Users(ctx, f, w) },
 		func() (int, error) { return s.store.CountUsers(ctx, f) })
 }

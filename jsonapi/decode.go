@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -191,10 +192,11 @@ func (in *userInput) changes() (domain.UserChanges, error) {
 
 // pageRequest reads both paging styles: page[size] (with page[after] or
 // page[before]) selects cursor paging, page and per_page offset paging.
+// Either takes either sort style (go-zendesk may send both kinds of keys).
 func pageRequest(r *http.Request) (domain.PageRequest, error) {
 	q := r.URL.Query()
-	var p domain.PageRequest
-	var err error
+	sort, err := sortRequest(q)
+	p := domain.PageRequest{Sort: sort}
 	number := func(key string) int {
 		s := q.Get(key)
 		if s == "" || err != nil {
@@ -215,6 +217,31 @@ func pageRequest(r *http.Request) (domain.PageRequest, error) {
 	p.Number = number("page")
 	p.Size = number("per_page")
 	return p, err
+}
+
+// sortRequest reads sort=field or sort=-field (the cursor style), or
+// sort_by=field with sort_order=asc|desc (the offset style). The service
+// checks the field against the list's.
+func sortRequest(q url.Values) (domain.Sort, error) {
+	bad := func(msg string) (domain.Sort, error) {
+		return domain.Sort{}, &domain.Error{Kind: domain.BadRequest, Code: "InvalidParameter", Msg: msg}
+	}
+	if s := q.Get("sort"); s != "" {
+		if q.Get("sort_by") != "" || q.Get("sort_order") != "" {
+			return bad("Pass sort=field (or sort=-field), or sort_by and sort_order, not both")
+		}
+		field, desc := strings.CutPrefix(s, "-")
+		return domain.Sort{Field: field, Desc: desc}, nil
+	}
+	sort := domain.Sort{Field: q.Get("sort_by")}
+	switch strings.ToLower(q.Get("sort_order")) {
+	case "", "asc":
+	case "desc":
+		sort.Desc = true
+	default:
+		return bad(`sort_order must be "asc" or "desc"`)
+	}
+	return sort, nil
 }
 
 // idList reads a comma-separated id list (?ids=1,2,3).

@@ -29,8 +29,9 @@ func (r reader) GroupByID(ctx context.Context, id int64) (*domain.Group, error) 
 }
 
 func (r reader) Groups(ctx context.Context, w domain.Window) ([]*domain.Group, error) {
-	q, args := windowed("SELECT "+groupColumns+" FROM groups g", "", nil, w, "g.id")
-	return queryAll(ctx, r.q, q, args, func(sc scanner) (*domain.Group, error) {
+	q, args := windowed("SELECT "+groupColumns+" FROM groups g", "", nil, w, "g.id",
+		sortColumns{"name": "g.name COLLATE NOCASE", "created_at": "g.created_at", "updated_at": "g.updated_at"})
+	return queryWindow(ctx, r.q, w, q, args, func(sc scanner) (*domain.Group, error) {
 		var g domain.Group
 		return &g, scanGroup(sc, &g)
 	})
@@ -222,8 +223,9 @@ func (r reader) OrganizationByID(ctx context.Context, id int64) (*domain.Organiz
 }
 
 func (r reader) Organizations(ctx context.Context, w domain.Window) ([]*domain.Organization, error) {
-	q, args := windowed("SELECT "+orgColumns+" FROM organizations o", "", nil, w, "o.id")
-	return queryAll(ctx, r.q, q, args, scanOrganization)
+	q, args := windowed("SELECT "+orgColumns+" FROM organizations o", "", nil, w, "o.id",
+		sortColumns{"name": "o.name COLLATE NOCASE", "created_at": "o.created_at", "updated_at": "o.updated_at"})
+	return queryWindow(ctx, r.q, w, q, args, scanOrganization)
 }
 
 func (r reader) CountOrganizations(ctx context.Context) (int, error) {
@@ -290,6 +292,8 @@ func (r reader) OrganizationMemberships(ctx context.Context, userID int64) ([]do
 	return slices.Clip(ms), err
 }
 
+var membershipSortColumns = sortColumns{"created_at": "m.created_at", "updated_at": "m.updated_at"}
+
 // membershipWhere narrows a membership table to f; targetCol is the group
 // or organization column.
 func membershipWhere(f domain.MembershipFilter, targetCol string) (string, []any) {
@@ -309,14 +313,14 @@ func membershipWhere(f domain.MembershipFilter, targetCol string) (string, []any
 
 func (r reader) AccountGroupMemberships(ctx context.Context, f domain.MembershipFilter, w domain.Window) ([]domain.GroupMembership, error) {
 	where, args := membershipWhere(f, "group_id")
-	q, args := windowed(membershipQuery, where, args, w, "m.id")
-	return queryAll(ctx, r.q, q, args, scanMembership)
+	q, args := windowed(membershipQuery, where, args, w, "m.id", membershipSortColumns)
+	return queryWindow(ctx, r.q, w, q, args, scanMembership)
 }
 
 func (r reader) AccountOrganizationMemberships(ctx context.Context, f domain.MembershipFilter, w domain.Window) ([]domain.OrganizationMembership, error) {
 	where, args := membershipWhere(f, "organization_id")
-	q, args := windowed(orgMembershipQuery, where, args, w, "m.id")
-	return queryAll(ctx, r.q, q, args, scanOrgMembership)
+	q, args := windowed(orgMembershipQuery, where, args, w, "m.id", membershipSortColumns)
+	return queryWindow(ctx, r.q, w, q, args, scanOrgMembership)
 }
 
 func (r reader) CountMemberships(ctx context.Context, organizations bool, f domain.MembershipFilter) (int, error) {

@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,40 +140,75 @@ func userWhere(f domain.UserFilter) (string, []any) {
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
+// sortColumns maps a list's sort fields to their SQL expressions.
+type sortColumns map[string]string
+
+var userSortColumns = sortColumns{"name": "u.name COLLATE NOCASE", "created_at": "u.created_at", "updated_at": "u.updated_at"}
+
+// orderBy is the ORDER BY list of a window: the sort column, then the id,
+// both ascending when forward.
+func orderBy(w domain.Window, idCol string, cols sortColumns, forward bool) string {
+	dir := " ASC"
+	if !forward {
+		dir = " DESC"
+	}
+	if w.Sort.Field == "" {
+		return idCol + dir
+	}
+	return cols[w.Sort.Field] + dir + ", " + idCol + dir
+}
+
 // windowed adds a window's keyset condition, order and limit to a query
-// whose WHERE clause is where. Before a cursor it reads backwards and
-// restores ascending order on the way out.
-func windowed(selectFrom, where string, args []any, w domain.Window, idCol string) (string, []any) {
-	add := func(cond string) {
+// whose WHERE clause is where. Before a cursor it reads backwards, nearest
+// first; inOrder turns the rows back into sort order.
+func windowed(selectFrom, where string, args []any, w domain.Window, idCol string, cols sortColumns) (string, []any) {
+	forward := w.Sort.Desc == (w.Before != nil)
+	if k := cmp.Or(w.After, w.Before); k != nil {
+		op := " > "
+		if !forward {
+			op = " < "
+		}
+		cond := idCol + op + "?"
+		keyArgs := []any{k.ID}
+		if w.Sort.Field != "" {
+			cond = "(" + cols[w.Sort.Field] + ", " + idCol + ")" + op + "(?, ?)"
+			keyArgs = []any{k.Value, k.ID}
+		}
 		if where == "" {
 			where = " WHERE " + cond
 		} else {
 			where += " AND " + cond
 		}
+		args = append(args, keyArgs...)
 	}
-	switch {
-	case w.AfterID != 0:
-		add(idCol + " > ?")
-		args = append(args, w.AfterID)
-	case w.BeforeID != 0:
-		add(idCol + " < ?")
-		args = append(args, w.BeforeID)
-		q := "SELECT * FROM (" + selectFrom + where + " ORDER BY " + idCol + " DESC LIMIT ?) ORDER BY 1"
-		return q, append(args, w.Limit)
+	return selectFrom + where + " ORDER BY " + orderBy(w, idCol, cols, forward) + " LIMIT ? OFFSET ?", append(args, w.Limit, w.Offset)
+}
+
+// inOrder puts the rows of a window read backwards back into sort order.
+func inOrder[T any](w domain.Window, items []T) []T {
+	if w.Before != nil {
+		slices.Reverse(items)
 	}
-	return selectFrom + where + " ORDER BY " + idCol + " LIMIT ? OFFSET ?", append(args, w.Limit, w.Offset)
+	return items
+}
+
+// queryWindow runs a windowed query and scans its rows in sort order.
+func queryWindow[T any](ctx context.Context, q querier, w domain.Window, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	items, err := queryAll(ctx, q, query, args, scan)
+	return inOrder(w, items), err
 }
 
 func (r reader) Users(ctx context.Context, f domain.UserFilter, w domain.Window) ([]*domain.User, error) {
 	where, args := userWhere(f)
-	if w.Offset > 0 && w.AfterID == 0 && w.BeforeID == 0 {
+	if w.Offset > 0 && w.After == nil && w.Before == nil {
 		// Skip the offset over the index alone: SQLite would otherwise build
 		// every skipped row, subqueries and all, before discarding it.
-		q, args := windowed("SELECT u.id FROM users u", where, args, w, "u.id")
-		return r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN ("+q+") ORDER BY u.id", args...)
+		q, args := windowed("SELECT u.id FROM users u", where, args, w, "u.id", userSortColumns)
+		return r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN ("+q+") ORDER BY "+orderBy(w, "u.id", userSortColumns, !w.Sort.Desc), args...)
 	}
-	q, args := windowed("SELECT "+userColumns+" FROM users u", where, args, w, "u.id")
-	return r.queryUsers(ctx, q, args...)
+	q, args := windowed("SELECT "+userColumns+" FROM users u", where, args, w, "u.id", userSortColumns)
+	us, err := r.queryUsers(ctx, q, args...)
+	return inOrder(w, us), err
 }
 
 func (r reader) CountUsers(ctx context.Context, f domain.UserFilter) (int, error) {
