@@ -303,6 +303,23 @@ func TestLegacyList(t *testing.T) {
 	}
 }
 
+// TestLegacyRoleElement: the legacy doc writes <roles> in its show and list
+// examples and <role> in its search example; each response follows its own.
+func TestLegacyRoleElement(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	for _, tc := range []struct{ path, want, not string }{
+		{"/users/1.xml", "<roles>2</roles>", "<role>"},
+		{"/users.xml", "<roles>2</roles>", "<role>"},
+		{"/users.xml?query=owner", "<role>2</role>", "<roles>"},
+		{"/users.xml?role=2", "<role>2</role>", "<roles>"},
+	} {
+		r := s.do(owner, "GET", tc.path, "", "")
+		if body := string(r.body); r.status != 200 || !strings.Contains(body, tc.want) || strings.Contains(body, tc.not) {
+			t.Errorf("%s: want %s and no %s:\n%s", tc.path, tc.want, tc.not, body)
+		}
+	}
+}
+
 func idRange(from, to int64) []int64 {
 	var ids []int64
 	for i := from; i <= to; i++ {

@@ -305,6 +305,16 @@ func TestV2GoZendesk(t *testing.T) {
 			gs[0].Name != domain.DefaultGroupName || !gs[0].Default || gs[1].ID != g.ID || gs[1].Default {
 			t.Fatalf("GetGroups: %v %+v %v", gs, page, err)
 		}
+		// Making the new group the default moves the flag: still exactly one.
+		if g, err = z.UpdateGroup(ctx, g.ID, zendesk.Group{Name: "Tier One", Default: true}); err != nil || !g.Default {
+			t.Fatalf("UpdateGroup default: %+v %v", g, err)
+		}
+		if gs, _, err := z.GetGroups(ctx, &zendesk.GroupListOptions{}); err != nil || gs[0].Default || !gs[1].Default {
+			t.Fatalf("GetGroups after the move: %+v %v", gs, err)
+		}
+		if err := z.DeleteGroup(ctx, g.ID); v2Status(err) != http.StatusUnprocessableEntity {
+			t.Errorf("DeleteGroup of the default: %v, want 422", err)
+		}
 		o, err := z.CreateOrganization(ctx, zendesk.Organization{Name: "Acme", DomainNames: []string{"acme.test"}, Tags: []string{"big"}})
 		if err != nil {
 			t.Fatal(err)
