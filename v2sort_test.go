@@ -120,7 +120,11 @@ func TestV2SortCursor(t *testing.T) {
 
 	// A cursor made under one sort does not open under another.
 	first := s.do(owner, "GET", "/api/v2/users?page[size]=2&sort=name", "", "")
-	var meta struct{ Meta struct{ AfterCursor string `json:"after_cursor"` } }
+	var meta struct {
+		Meta struct {
+			AfterCursor string `json:"after_cursor"`
+		}
+	}
 	v2Decode(t, first, &meta)
 	r := s.do(owner, "GET", "/api/v2/users?page[size]=2&sort=-name&page[after]="+url.QueryEscape(meta.Meta.AfterCursor), "", "")
 	if r.status != http.StatusBadRequest || !strings.Contains(string(r.body), "another list, sort or direction") {
