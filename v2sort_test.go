@@ -212,6 +212,7 @@ func TestV2SortOtherLists(t *testing.T) {
 		fmt.Sprintf("/api/v2/users/%d/compliance_deletion_statuses?sort_by=created_at", agent),
 		"/api/v2/users?sort_by=name&sort_order=sideways",
 		"/api/v2/users?sort=name&sort_by=name",
+		"/api/v2/users?sort=-",
 	} {
 		if r := s.do(owner, "GET", path, "", ""); r.status != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400: %s", path, r.status, r.body)

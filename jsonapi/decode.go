@@ -231,6 +231,9 @@ func sortRequest(q url.Values) (domain.Sort, error) {
 			return bad("Pass sort=field (or sort=-field), or sort_by and sort_order, not both")
 		}
 		field, desc := strings.CutPrefix(s, "-")
+		if field == "" {
+			return bad("sort must name a field, e.g. sort=name or sort=-name")
+		}
 		return domain.Sort{Field: field, Desc: desc}, nil
 	}
 	sort := domain.Sort{Field: q.Get("sort_by")}
