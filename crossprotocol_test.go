@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -285,4 +286,30 @@ func TestCrossProtocolLegacyEmailUpdate(t *testing.T) {
 	}
 	// The new address is taken, whatever its case.
 	legacyWant(t, s.do(owner, "POST", "/users.xml", legacyXMLType, `<user><name>Copycat</name><email>new@example.COM</email></user>`), 422)
+}
+
+// TestCrossProtocolDefaultGroup: a fresh account's default group, Support,
+// is there for the legacy API (which cannot create groups) to put agents in.
+func TestCrossProtocolDefaultGroup(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	r := s.do(owner, "POST", "/users.xml", legacyXMLType, `<user><name>Al Agent</name><roles>4</roles></user><groups>1</groups>`)
+	legacyWant(t, r, 201)
+	id := xmlID(t, r.body)
+	if !strings.Contains(string(r.body), "<name>Support</name>") {
+		t.Errorf("legacy create shows no Support group:\n%s", r.body)
+	}
+	v := readV2User(t, s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%d.json", id), "", ""))
+	if v.DefaultGroupID == nil || *v.DefaultGroupID != 1 {
+		t.Errorf("v2 default_group_id %v, want 1", v.DefaultGroupID)
+	}
+	g := readV2[struct {
+		Group struct {
+			Name     string
+			Default  bool
+			IsPublic bool `json:"is_public"`
+		}
+	}](t, s.do(owner, "GET", "/api/v2/groups/1.json", "", ""))
+	if g.Group.Name != "Support" || !g.Group.Default || !g.Group.IsPublic {
+		t.Errorf("group 1 %+v, want the public default group Support", g.Group)
+	}
 }
