@@ -10,7 +10,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 )
 
 // PageRequest is how a v2 client asks for part of a list: cursor paging
@@ -69,14 +68,6 @@ func (st sorting[T]) check(sort *Sort) error {
 	}
 	return &Error{Kind: BadRequest, Code: "InvalidParameter",
 		Msg: fmt.Sprintf("%q is not a sort field of this list; sort by %s", sort.Field, strings.Join(names, ", "))}
-}
-
-// timestamps are the sort fields every record offers besides its id.
-func timestamps[T any](created, updated func(T) time.Time) map[string]func(T) any {
-	return map[string]func(T) any{
-		"created_at": func(t T) any { return created(t).Unix() },
-		"updated_at": func(t T) any { return updated(t).Unix() },
-	}
 }
 
 // PageInfo tells a client where it is and how to go on.
@@ -241,7 +232,7 @@ func compareKeys(a, b SortKey, desc bool) int {
 	switch av := a.Value.(type) {
 	case int64:
 		c = cmp.Compare(av, b.Value.(int64))
-	case string:
+	case string: // case-insensitive, as the store's NOCASE columns
 		c = cmp.Compare(strings.ToLower(av), strings.ToLower(b.Value.(string)))
 	}
 	if c == 0 {
@@ -293,7 +284,7 @@ func (s *Service) openCursor(list, token string, dir byte) (*SortKey, error) {
 		return nil, badPage("The cursor belongs to another list, sort or direction")
 	}
 	k := &SortKey{ID: int64(binary.BigEndian.Uint64(body[9:17]))}
-	switch value := body[cursorHeadLen:]; body[17] {
+	switch value := body[cursorHeadLen:]; body[cursorHeadLen-1] {
 	case 'i':
 		if len(value) != 8 {
 			return nil, forged

@@ -27,8 +27,17 @@ var (
 	complianceSorting = sorting[ComplianceDeletionStatus]{id: func(ComplianceDeletionStatus) int64 { return 0 }}
 )
 
+// withName adds the name to a list's sort fields.
 func withName[T any](fields map[string]func(T) any, name func(T) string) map[string]func(T) any {
 	fields = maps.Clone(fields)
 	fields["name"] = func(t T) any { return name(t) }
 	return fields
+}
+
+// timestamps are the sort fields every record offers besides its id.
+func timestamps[T any](created, updated func(T) time.Time) map[string]func(T) any {
+	return map[string]func(T) any{
+		"created_at": func(t T) any { return created(t).Unix() },
+		"updated_at": func(t T) any { return updated(t).Unix() },
+	}
 }

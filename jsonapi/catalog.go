@@ -43,6 +43,7 @@ type groupInput struct {
 	IsPublic    opt[bool]   `json:"is_public"`
 }
 
+// readGroup reads a group create or update body.
 func readGroup(r *http.Request) (domain.GroupChanges, error) {
 	var in groupInput
 	if err := decode(r, "group", &in); err != nil {
@@ -137,6 +138,7 @@ type organizationInput struct {
 	OrganizationFields opt[map[string]any] `json:"organization_fields"`
 }
 
+// readOrganization reads an organization create or update body.
 func readOrganization(r *http.Request) (domain.OrganizationChanges, error) {
 	var in organizationInput
 	if err := decode(r, "organization", &in); err != nil {
