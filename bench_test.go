@@ -84,12 +84,13 @@ func (f *benchFixture) get(b *testing.B, c creds, path string) (int, []byte) {
 	return resp.StatusCode, body
 }
 
-// walkCursor pages through the v2 list pages times, 100 users a page, and
-// returns the after cursor of the last page read.
-func (f *benchFixture) walkCursor(b *testing.B, pages int) string {
+// walkCursor pages through the v2 list pages times, 100 users a page, in
+// the order query asks for ("" or "&sort=name"), and returns the after
+// cursor of the last page read.
+func (f *benchFixture) walkCursor(b *testing.B, pages int, query string) string {
 	cursor := ""
 	for range pages {
-		path := "/api/v2/users?page[size]=100"
+		path := "/api/v2/users?page[size]=100" + query
 		if cursor != "" {
 			path += "&page[after]=" + url.QueryEscape(cursor)
 		}
@@ -175,7 +176,7 @@ func BenchmarkUsers(b *testing.B) {
 	}
 	_, legacyShow := f.get(b, owner, fmt.Sprintf("/users/%d.xml", benchUsers/2))
 	_, v2Show := f.get(b, owner, fmt.Sprintf("/api/v2/users/%d", benchUsers/2))
-	deepCursor := ""
+	deepCursor, deepNameCursor := "", ""
 
 	var created atomic.Int64
 	nonce := rand.Int64()
@@ -194,10 +195,20 @@ func BenchmarkUsers(b *testing.B) {
 		{name: "v2-cursor-deep", want: 200,
 			setup: func() {
 				if deepCursor == "" {
-					deepCursor = f.walkCursor(b, 900)
+					deepCursor = f.walkCursor(b, 900, "")
 				}
 			},
 			req: get(owner, func(int64) string { return "/api/v2/users?page[size]=100&page[after]=" + url.QueryEscape(deepCursor) })},
+		{name: "v2-cursor-by-name-first", want: 200, req: get(owner, fixed("/api/v2/users?page[size]=100&sort=name"))},
+		{name: "v2-cursor-by-name-deep", want: 200,
+			setup: func() {
+				if deepNameCursor == "" {
+					deepNameCursor = f.walkCursor(b, 900, "&sort=name")
+				}
+			},
+			req: get(owner, func(int64) string {
+				return "/api/v2/users?page[size]=100&sort=name&page[after]=" + url.QueryEscape(deepNameCursor)
+			})},
 		{name: "v2-offset-first", want: 200, req: get(owner, fixed("/api/v2/users?page=1&per_page=100"))},
 		{name: "v2-offset-deepest", want: 200, req: get(owner, fixed(fmt.Sprintf("/api/v2/users?page=%d&per_page=100", deepestOffset)))},
 		{name: "auth-password", want: 200, req: get(password, func(i int64) string { return fmt.Sprintf("/api/v2/users/%d", id(i)) })},
@@ -241,6 +252,8 @@ func BenchmarkUsers(b *testing.B) {
 	ratio("v2 show req/s / bare (target ≥ 0.50)", "v2-show", "bare-v2-show")
 	cost("legacy last page / page 1 (target ≤ 5)", "legacy-list-last", "legacy-list-first")
 	cost("cursor at 90,000 / first (target ≤ 1.5)", "v2-cursor-deep", "v2-cursor-first")
+	cost("by name: cursor at 90,000 / first", "v2-cursor-by-name-deep", "v2-cursor-by-name-first")
+	cost("by name / by id, first page", "v2-cursor-by-name-first", "v2-cursor-first")
 	cost("offset page 100 / page 1", "v2-offset-deepest", "v2-offset-first")
 	cost("password auth / token auth", "auth-password", "auth-token")
 }

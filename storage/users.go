@@ -164,15 +164,17 @@ func orderBy(w domain.Window, idCol string, cols sortColumns, forward bool) stri
 func windowed(selectFrom, where string, args []any, w domain.Window, idCol string, cols sortColumns) (string, []any) {
 	forward := w.Sort.Desc == (w.Before != nil)
 	if k := cmp.Or(w.After, w.Before); k != nil {
-		op := " > "
+		op := ">"
 		if !forward {
-			op = " < "
+			op = "<"
 		}
-		cond := idCol + op + "?"
+		cond := idCol + " " + op + " ?"
 		keyArgs := []any{k.ID}
-		if w.Sort.Field != "" {
-			cond = "(" + cols[w.Sort.Field] + ", " + idCol + ")" + op + "(?, ?)"
-			keyArgs = []any{k.Value, k.ID}
+		if col := cols[w.Sort.Field]; col != "" {
+			// The plain bound on the column lets SQLite seek along an index
+			// on it; the row value alone would scan from the start.
+			cond = col + " " + op + "= ? AND (" + col + ", " + idCol + ") " + op + " (?, ?)"
+			keyArgs = []any{k.Value, k.Value, k.ID}
 		}
 		if where == "" {
 			where = " WHERE " + cond
