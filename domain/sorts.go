@@ -23,9 +23,15 @@ var (
 		fields: timestamps(func(m GroupMembership) time.Time { return m.CreatedAt }, func(m GroupMembership) time.Time { return m.UpdatedAt })}
 	organizationMembershipSorting = sorting[OrganizationMembership]{id: func(m OrganizationMembership) int64 { return m.ID },
 		fields: timestamps(func(m OrganizationMembership) time.Time { return m.CreatedAt }, func(m OrganizationMembership) time.Time { return m.UpdatedAt })}
-	// Compliance deletion statuses sort by nothing but their (absent) id.
-	complianceSorting = sorting[ComplianceDeletionStatus]{id: func(ComplianceDeletionStatus) int64 { return 0 }}
+	// Compliance deletion statuses have no id of their own to sort by.
+	complianceSorting = byID(func(ComplianceDeletionStatus) int64 { return 0 })
 )
+
+// byID is the sorting of a list that sorts by id only (ascending or
+// descending); any other sort field is refused.
+func byID[T any](id func(T) int64) sorting[T] {
+	return sorting[T]{id: id}
+}
 
 // withName adds the name to a list's sort fields.
 func withName[T any](fields map[string]func(T) any, name func(T) string) map[string]func(T) any {

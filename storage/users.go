@@ -159,8 +159,10 @@ func orderBy(w domain.Window, idCol string, cols sortColumns, forward bool) stri
 }
 
 // windowed adds a window's keyset condition, order and limit to a query
-// whose WHERE clause is where. Before a cursor it reads backwards, nearest
-// first; inOrder turns the rows back into sort order.
+// whose WHERE clause is where; cols names the list's sort columns (nil for
+// a list sorted by id only). Before a cursor it reads backwards, nearest
+// first: read the rows with queryWindow (or inOrder), which turns them back
+// into sort order.
 func windowed(selectFrom, where string, args []any, w domain.Window, idCol string, cols sortColumns) (string, []any) {
 	forward := w.Sort.Desc == (w.Before != nil)
 	if k := cmp.Or(w.After, w.Before); k != nil {
