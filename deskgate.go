@@ -5,6 +5,7 @@ package deskgate
 import (
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/deskgate/deskgate/domain"
@@ -52,13 +53,19 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 // is under 4 KiB.
 const MaxBody = 1 << 20
 
-// authenticate limits the body and records in the request's context who the
-// Basic credentials name, or why they failed. Without credentials nothing is
-// recorded; the service then refuses every call that needs an actor, and
-// each front end answers in its own format.
+// authenticate limits the body and records in the request's context the
+// client's address and who the Basic credentials name, or why they failed.
+// Without credentials no actor is recorded; the service then refuses every
+// call that needs one, and each front end answers in its own format.
+//
+// The address is the connection's peer: X-Forwarded-For is not trusted, so
+// behind a reverse proxy every client counts as the proxy's address.
 func authenticate(svc *domain.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			r = r.WithContext(domain.WithClient(r.Context(), host))
+		}
 		if user, pass, ok := r.BasicAuth(); ok {
 			a, err := svc.Authenticate(r.Context(), user, pass)
 			r = r.WithContext(domain.WithAuthentication(r.Context(), a, err))

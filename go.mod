@@ -11,6 +11,7 @@ require (
 	github.com/nukosuke/go-zendesk v0.18.0
 	golang.org/x/crypto v0.58.0
 	golang.org/x/net v0.62.0
+	golang.org/x/time v0.16.0
 )
 
 require (

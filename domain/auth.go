@@ -25,38 +25,66 @@ const (
 	argonSaltLen = 16
 )
 
+// argon2id runs one argon2id computation once a hashing slot is free. The
+// slots bound how much CPU and memory hashing may take, so a flood of
+// credentials cannot starve authenticated traffic; a caller that gives up
+// while waiting gets ctx's error.
+func (s *Service) argon2id(ctx context.Context, password, salt []byte, t, mem uint32, p uint8, keyLen uint32) ([]byte, error) {
+	select {
+	case s.hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.hashSlots }()
+	s.hashes.Add(1)
+	return argon2.IDKey(password, salt, t, mem, p, keyLen), nil
+}
+
+// PasswordHashes reports how many argon2id computations the service has run.
+func (s *Service) PasswordHashes() uint64 { return s.hashes.Load() }
+
 // hashPassword returns a PHC-format argon2id hash of password.
-func (s *Service) hashPassword(password string) (string, error) {
+func (s *Service) hashPassword(ctx context.Context, password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := io.ReadFull(s.random, salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key, err := s.argon2id(ctx, []byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	if err != nil {
+		return "", err
+	}
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
 		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
 // checkPassword compares password with a PHC argon2id hash in constant time,
-// using the parameters recorded in the hash.
-func checkPassword(hash, password string) bool {
+// using the parameters recorded in the hash. It returns Unauthenticated when
+// they differ.
+func (s *Service) checkPassword(ctx context.Context, hash, password string) error {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
-		return false
+		return errUnauthenticated
 	}
 	var mem, t uint32
 	var p uint8
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &t, &p); err != nil {
-		return false
+		return errUnauthenticated
 	}
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
 	if err1 != nil || err2 != nil || len(want) == 0 {
-		return false
+		return errUnauthenticated
 	}
-	got := argon2.IDKey([]byte(password), salt, t, mem, p, uint32(len(want)))
-	return subtle.ConstantTimeCompare(got, want) == 1
+	got, err := s.argon2id(ctx, []byte(password), salt, t, mem, p, uint32(len(want)))
+	if err != nil {
+		return err
+	}
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return errUnauthenticated
+	}
+	return nil
 }
 
 // HashToken returns how an API token is stored: its SHA-256. Tokens are long
@@ -158,9 +186,27 @@ func (s *Service) Authenticate(ctx context.Context, username, secret string) (*A
 	return &Actor{ID: p.ID, Role: p.Role, Owner: p.Owner, Credential: cred}, nil
 }
 
+// principal checks credentials once the limits on failed authentication
+// allow it: every password or token check goes through here, so past the
+// limits no hash is computed and even the right password waits.
 func (s *Service) principal(ctx context.Context, email, secret string, isToken bool) (*Principal, error) {
-	k := s.credentials.sum(email+"/"+strconv.FormatBool(isToken), secret)
 	now := s.now()
+	account, client := strings.ToLower(email), clientKey(ctx)
+	if wait := s.failures.wait(account, client, now); wait > 0 {
+		return nil, tooManyRequests(wait, "Too many failed attempts to authenticate")
+	}
+	p, err := s.checkCredentials(ctx, email, secret, isToken, now)
+	switch {
+	case err == errUnauthenticated:
+		s.failures.failed(account, client, now)
+	case err == nil:
+		s.failures.succeeded(account, client, now)
+	}
+	return p, err
+}
+
+func (s *Service) checkCredentials(ctx context.Context, email, secret string, isToken bool, now time.Time) (*Principal, error) {
+	k := s.credentials.sum(email+"/"+strconv.FormatBool(isToken), secret)
 	gen := s.writes.Load() // read before the store: a write committed meanwhile makes the entry stale
 	cached, hit := s.credentials.get(k, now)
 	if hit && cached.gen == gen {
@@ -182,8 +228,10 @@ func (s *Service) principal(ctx context.Context, email, secret string, isToken b
 		return nil, errUnauthenticated
 	case !isToken && p.PasswordHash == "":
 		return nil, errUnauthenticated
-	case !isToken && !(hit && cached.principal.PasswordHash == p.PasswordHash) && !checkPassword(p.PasswordHash, secret):
-		return nil, errUnauthenticated
+	case !isToken && !(hit && cached.principal.PasswordHash == p.PasswordHash):
+		if err := s.checkPassword(ctx, p.PasswordHash, secret); err != nil {
+			return nil, err
+		}
 	}
 	s.credentials.put(k, p, gen, now)
 	return p, nil

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -141,15 +142,38 @@ func TestCursorIsTamperEvident(t *testing.T) {
 }
 
 func TestPasswordHash(t *testing.T) {
-	s := &Service{random: strings.NewReader(strings.Repeat("s", 64))}
-	h, err := s.hashPassword("correct horse")
+	ctx := context.Background()
+	s := &Service{random: strings.NewReader(strings.Repeat("s", 64)), hashSlots: make(chan struct{}, 1)}
+	h, err := s.hashPassword(ctx, "correct horse")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Errorf("hash %q is not an OWASP argon2id PHC string", h)
 	}
-	if !checkPassword(h, "correct horse") || checkPassword(h, "correct horsf") || checkPassword("garbage", "x") {
+	if s.checkPassword(ctx, h, "correct horse") != nil || s.checkPassword(ctx, h, "correct horsf") == nil || s.checkPassword(ctx, "garbage", "x") == nil {
 		t.Error("checkPassword accepts or refuses the wrong password")
+	}
+	if n := s.PasswordHashes(); n != 3 {
+		t.Errorf("%d argon2id computations counted, want 3 (the garbage hash costs none)", n)
+	}
+}
+
+// TestPasswordCheckWaitsForASlot fills every hashing slot and checks that a
+// check waiting for one gives up when its context ends, without hashing.
+func TestPasswordCheckWaitsForASlot(t *testing.T) {
+	s := &Service{random: strings.NewReader(strings.Repeat("s", 64)), hashSlots: make(chan struct{}, 1)}
+	h, err := s.hashPassword(context.Background(), "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.hashSlots <- struct{}{} // a check in progress holds the only slot
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.checkPassword(ctx, h, "correct horse"); err != context.Canceled {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+	if n := s.PasswordHashes(); n != 1 {
+		t.Errorf("%d argon2id computations, want only the first", n)
 	}
 }

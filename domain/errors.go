@@ -20,6 +20,7 @@ const (
 	SeatLimit                   // no agent seat left
 	BadRequest                  // a malformed parameter (a cursor, a page number)
 	TooMany                     // more ids or items than one request may carry
+	TooManyRequests             // over a rate limit; RetryAfter says for how long
 )
 
 // Error is the one error type the service returns. Msg and Fields are safe to
@@ -30,6 +31,8 @@ type Error struct {
 	Msg    string
 	Fields []FieldError
 	Err    error
+
+	RetryAfter int // TooManyRequests: whole seconds until a retry may succeed
 }
 
 // FieldError describes one invalid field in both dialects the APIs speak:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"runtime"
 	"sync/atomic"
 	"time"
 )
@@ -14,6 +15,11 @@ type Config struct {
 	Now        func() time.Time // defaults to time.Now
 	Random     io.Reader        // tokens and salts; defaults to crypto/rand
 	LoginCache time.Duration    // how long a checked password is remembered; 0 = 5 minutes
+
+	// RateLimit is how many requests a minute the account may make through
+	// both APIs together; 0 = unlimited. ExportRateLimit is the incremental
+	// exports' own limit within it; 0 = 10, as the real service.
+	RateLimit, ExportRateLimit int
 }
 
 // Service holds every rule of the Users API. Both front ends call it; it
@@ -27,6 +33,11 @@ type Service struct {
 
 	credentials *credentialCache
 	writes      atomic.Uint64 // bumped after every write transaction; stales cached credentials
+
+	limits    *requestLimits // nil: unlimited
+	failures  *failures
+	hashSlots chan struct{} // one token per argon2id computation allowed at once
+	hashes    atomic.Uint64 // argon2id computations run
 }
 
 // inTx runs fn in one write transaction of the store. Every write of the
@@ -62,6 +73,11 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 		random:      cfg.Random,
 		cursorKey:   key,
 		credentials: newCredentialCache(cacheKey, cfg.LoginCache),
+		limits:      newRequestLimits(cfg.RateLimit, cfg.ExportRateLimit),
+		failures:    newFailures(),
+		// Half the cores at most hash passwords; the rest serve requests
+		// that are already authenticated.
+		hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
 	}, nil
 }
 

@@ -390,7 +390,7 @@ func (s *Service) setPassword(ctx context.Context, tx Tx, userID int64, password
 	if password == nil {
 		return nil
 	}
-	hash, err := s.hashPassword(*password)
+	hash, err := s.hashPassword(ctx, *password)
 	if err != nil {
 		return err
 	}

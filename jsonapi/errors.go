@@ -3,6 +3,7 @@ package jsonapi
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/gorilla/mux"
@@ -18,6 +19,7 @@ var status = map[domain.Kind]int{
 	domain.Forbidden:       http.StatusForbidden,
 	domain.BadRequest:      http.StatusBadRequest,
 	domain.TooMany:         http.StatusBadRequest,
+	domain.TooManyRequests: http.StatusTooManyRequests,
 }
 
 // attributeError is a request value of the wrong JSON type; the real service
@@ -81,6 +83,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		if body.Error == "" {
 			body.Error = "BadRequest"
 		}
+	case domain.TooManyRequests:
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+		body.Error = "TooManyRequests"
 	}
 	writeJSON(w, code, body)
 }

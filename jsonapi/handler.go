@@ -27,10 +27,20 @@ func New(svc *domain.Service, base func(*http.Request) string, log *slog.Logger)
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// adapt writes any error the handler returns in the v2 format.
-func (h *Handler) adapt(f handlerFunc) http.Handler {
+// adapt counts the request against the rate limits of its class, shows
+// what is left of them as the real service does, and writes any error the
+// handler returns in the v2 format.
+func (h *Handler) adapt(class domain.RequestClass, f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := f(w, r); err != nil {
+		q, err := h.svc.Admit(r.Context(), class)
+		if q.Limit > 0 {
+			w.Header().Set("X-Rate-Limit", strconv.Itoa(q.Limit))
+			w.Header().Set("X-Rate-Limit-Remaining", strconv.Itoa(q.Remaining))
+		}
+		if err == nil {
+			err = f(w, r)
+		}
+		if err != nil {
 			h.writeError(w, r, err)
 		}
 	})

@@ -3,6 +3,8 @@ package jsonapi
 import (
 	"net/http"
 
+	"github.com/deskgate/deskgate/domain"
+
 	"github.com/gorilla/mux"
 )
 
@@ -10,8 +12,11 @@ import (
 // suffix, which clients such as go-zendesk always append.
 func (h *Handler) Routes(r *mux.Router) {
 	const json = `{json:(?:\.json)?}`
+	// Every route here counts as domain.Requests; the incremental exports,
+	// once they exist, are mounted with domain.ExportRequests for their own
+	// lower limit.
 	route := func(method, path string, f handlerFunc) {
-		r.Handle("/api/v2"+path+json, h.adapt(f)).Methods(method)
+		r.Handle("/api/v2"+path+json, h.adapt(domain.Requests, f)).Methods(method)
 	}
 	const (
 		user   = "/users/{user_id:[0-9]+}"

@@ -3,6 +3,7 @@ package xmlapi
 import (
 	"errors"
 	"net/http"
+	"strconv"
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/gorilla/mux"
@@ -18,6 +19,7 @@ var status = map[domain.Kind]int{
 	domain.Forbidden:       http.StatusForbidden,
 	domain.SeatLimit:       http.StatusInsufficientStorage,
 	domain.BadRequest:      http.StatusBadRequest,
+	domain.TooManyRequests: http.StatusTooManyRequests,
 }
 
 // writeError answers with <errors><error>…</error></errors>: one <error> per
@@ -36,8 +38,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		writeErrors(w, http.StatusInternalServerError, "Something went wrong on our side; the request may be retried.")
 		return
 	}
-	if code == http.StatusUnauthorized {
+	switch e.Kind {
+	case domain.Unauthenticated:
 		w.Header().Set("WWW-Authenticate", `Basic realm="deskgate"`)
+	case domain.TooManyRequests:
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	if len(e.Fields) == 0 {
 		writeErrors(w, code, e.Msg)

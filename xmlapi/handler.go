@@ -35,10 +35,15 @@ func (h *Handler) Routes(r *mux.Router) {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// adapt writes any error the handler returns in the legacy format.
+// adapt counts the request against its rate limit, then writes any error
+// the handler returns in the legacy format.
 func (h *Handler) adapt(f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := f(w, r); err != nil {
+		_, err := h.svc.Admit(r.Context(), domain.Requests)
+		if err == nil {
+			err = f(w, r)
+		}
+		if err != nil {
 			h.writeError(w, r, err)
 		}
 	})

@@ -1,0 +1,83 @@
+package domain
+
+import (
+	"sync"
+	"time"
+)
+
+// Failed authentication is limited before any password hash is computed, so
+// guessing costs the attacker time and the server no CPU. Three token
+// buckets, refilled over failureWindow, count failures:
+//
+//   - per account and address (failuresPerPair): the strict bound on guessing
+//     one account's password from one place;
+//   - per address (failuresPerAddress): one address trying many accounts;
+//   - per account (failuresPerAccount): many addresses trying one account.
+//
+// The per-account bound would let an attacker with enough addresses lock the
+// owner out. So it does not apply from an address the account has
+// authenticated from within trustedFor: from there only the strict pair bound
+// counts, which an attacker elsewhere cannot spend. A flood from one address
+// spends at most failuresPerPair of the account's bucket, so it locks no
+// one out anywhere else, known address or not.
+const (
+	failureWindow      = 15 * time.Minute
+	failuresPerPair    = 10
+	failuresPerAddress = 100
+	failuresPerAccount = 100
+	trustedFor         = 30 * 24 * time.Hour
+	trustedMax         = 100_000
+)
+
+type failures struct {
+	pair, address, account *buckets
+
+	mu      sync.Mutex
+	trusted map[string]time.Time // account and address → until when
+}
+
+func newFailures() *failures {
+	return &failures{
+		pair:    newBuckets(failuresPerPair, failureWindow),
+		address: newBuckets(failuresPerAddress, failureWindow),
+		account: newBuckets(failuresPerAccount, failureWindow),
+		trusted: map[string]time.Time{},
+	}
+}
+
+// pairKey joins an account and an address; NUL appears in neither.
+func pairKey(account, addr string) string { return account + "\x00" + addr }
+
+// wait returns how long authentication for the account from addr must wait,
+// or 0 when it may go ahead.
+func (f *failures) wait(account, addr string, now time.Time) time.Duration {
+	pair := pairKey(account, addr)
+	w := f.pair.peek(pair, now)
+	if f.isTrusted(pair, now) {
+		return w
+	}
+	return max(w, f.address.peek(addr, now), f.account.peek(account, now))
+}
+
+// failed counts a failed authentication.
+func (f *failures) failed(account, addr string, now time.Time) {
+	f.pair.take(pairKey(account, addr), now)
+	f.address.take(addr, now)
+	f.account.take(account, now)
+}
+
+// succeeded trusts addr for the account.
+func (f *failures) succeeded(account, addr string, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.trusted) >= trustedMax {
+		clear(f.trusted) // rare; the cost is the per-account bound applying again
+	}
+	f.trusted[pairKey(account, addr)] = now.Add(trustedFor)
+}
+
+func (f *failures) isTrusted(pair string, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return now.Before(f.trusted[pair])
+}

@@ -1,0 +1,187 @@
+package domain
+
+import (
+	"context"
+	"math"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// RequestClass groups routes that have a rate limit of their own on top of
+// the account's.
+type RequestClass uint8
+
+const (
+	Requests       RequestClass = iota // every API request: the account's limit only
+	ExportRequests                     // the incremental exports, which the real service limits separately
+)
+
+// defaultExportRateLimit is the real service's limit on incremental exports.
+const defaultExportRateLimit = 10
+
+// Quota is what is left of the limit a request was counted against, for the
+// X-Rate-Limit headers; Limit 0 means no limit applies.
+type Quota struct {
+	Limit     int // requests a minute
+	Remaining int
+}
+
+// requestLimits holds the per-minute token buckets requests are counted
+// against. The real service limits each account, and deskgate serves one
+// account: every authenticated request of either API shares one bucket.
+// Requests without valid credentials are counted per client address instead,
+// so an anonymous flood cannot spend the account's budget.
+type requestLimits struct {
+	perMinute int
+	account   *rate.Limiter
+	anonymous *buckets
+	classes   map[RequestClass]*rate.Limiter
+}
+
+func newRequestLimits(perMinute, exportPerMinute int) *requestLimits {
+	if perMinute <= 0 {
+		return nil
+	}
+	if exportPerMinute <= 0 {
+		exportPerMinute = defaultExportRateLimit
+	}
+	return &requestLimits{
+		perMinute: perMinute,
+		account:   newBucket(perMinute, time.Minute),
+		anonymous: newBuckets(perMinute, time.Minute),
+		classes:   map[RequestClass]*rate.Limiter{ExportRequests: newBucket(exportPerMinute, time.Minute)},
+	}
+}
+
+// Admit counts the request in ctx against its rate limits: the account's for
+// an authenticated actor, the client address's otherwise, and the class's own
+// limit where it has one. Past a limit it returns TooManyRequests, with the
+// seconds to wait, and nothing is counted. The Quota describes the tightest
+// limit the request met.
+func (s *Service) Admit(ctx context.Context, class RequestClass) (Quota, error) {
+	l := s.limits
+	if l == nil {
+		return Quota{}, nil
+	}
+	now := s.now()
+	lims := []*rate.Limiter{l.account}
+	if ActorFrom(ctx) == nil {
+		lims[0] = l.anonymous.get(clientKey(ctx), now)
+	}
+	if c := l.classes[class]; c != nil {
+		lims = append(lims, c)
+	}
+	q := Quota{Limit: l.perMinute, Remaining: l.perMinute}
+	var granted []*rate.Reservation
+	for _, lim := range lims {
+		r := lim.ReserveN(now, 1)
+		if wait := r.DelayFrom(now); wait > 0 {
+			r.CancelAt(now)
+			for _, g := range granted {
+				g.CancelAt(now)
+			}
+			return Quota{Limit: lim.Burst()}, tooManyRequests(wait, "Rate limit exceeded")
+		}
+		granted = append(granted, r)
+		if left := int(lim.TokensAt(now)); left < q.Remaining {
+			q = Quota{Limit: lim.Burst(), Remaining: left}
+		}
+	}
+	return q, nil
+}
+
+// tooManyRequests is the one refusal for a client over a limit, saying when
+// to come back in whole seconds, as Retry-After does.
+func tooManyRequests(wait time.Duration, why string) *Error {
+	secs := int(math.Ceil(wait.Seconds()))
+	return &Error{Kind: TooManyRequests, RetryAfter: secs,
+		Msg: why + ": retry after " + strconv.Itoa(secs) + " seconds."}
+}
+
+// newBucket returns a token bucket holding n tokens, refilled at n per window.
+func newBucket(n int, window time.Duration) *rate.Limiter {
+	return rate.NewLimiter(rate.Limit(float64(n)/window.Seconds()), n)
+}
+
+// bucketsMax bounds how many keys a bucket set remembers.
+const bucketsMax = 100_000
+
+// buckets is one token bucket per key, created on first use. A full bucket is
+// the same as a new one, so full buckets are dropped when the set grows past
+// bucketsMax; if it is still full, new keys share one overflow bucket rather
+// than wiping the counts of the keys already held.
+type buckets struct {
+	n        int
+	window   time.Duration
+	mu       sync.Mutex
+	m        map[string]*rate.Limiter
+	overflow *rate.Limiter
+}
+
+func newBuckets(n int, window time.Duration) *buckets {
+	return &buckets{n: n, window: window, m: map[string]*rate.Limiter{}, overflow: newBucket(n, window)}
+}
+
+func (b *buckets) get(key string, now time.Time) *rate.Limiter {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if lim, ok := b.m[key]; ok {
+		return lim
+	}
+	if len(b.m) >= bucketsMax {
+		for k, lim := range b.m {
+			if lim.TokensAt(now) >= float64(b.n) {
+				delete(b.m, k)
+			}
+		}
+		if len(b.m) >= bucketsMax {
+			return b.overflow
+		}
+	}
+	lim := newBucket(b.n, b.window)
+	b.m[key] = lim
+	return lim
+}
+
+// peek returns how long key must wait for one token, without taking it.
+func (b *buckets) peek(key string, now time.Time) time.Duration {
+	lim := b.get(key, now)
+	tokens := lim.TokensAt(now)
+	if tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - tokens) / float64(lim.Limit()) * float64(time.Second))
+}
+
+// take spends one of key's tokens, if it has one.
+func (b *buckets) take(key string, now time.Time) { b.get(key, now).AllowN(now, 1) }
+
+type clientKeyType struct{}
+
+// WithClient returns ctx carrying the network address the request came from
+// (an IP address without port); the limits on failed sign-ins and anonymous
+// requests are kept per address.
+func WithClient(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientKeyType{}, addr)
+}
+
+// clientKey is the request's client address as the limits count it: an IPv4
+// address, or the /64 network of an IPv6 one, since one IPv6 host commonly
+// holds a whole /64. Without a known address every such request shares the
+// key "unknown".
+func clientKey(ctx context.Context) string {
+	s, _ := ctx.Value(clientKeyType{}).(string)
+	addr, err := netip.ParseAddr(s)
+	switch {
+	case err != nil:
+		return "unknown"
+	case addr.Is4() || addr.Is4In6():
+		return addr.Unmap().String()
+	}
+	p, _ := addr.Prefix(64)
+	return p.String()
+}

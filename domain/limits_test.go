@@ -1,0 +1,142 @@
+package domain
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// testClock is a clock the test moves by hand.
+type testClock struct{ t time.Time }
+
+func (c *testClock) now() time.Time { return c.t }
+
+func (c *testClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func limitedService(perMinute int) (*Service, *testClock) {
+	clk := &testClock{t: year2026}
+	return &Service{now: clk.now, limits: newRequestLimits(perMinute, 0), failures: newFailures()}, clk
+}
+
+func TestAdmitCountsTheAccountAndRefills(t *testing.T) {
+	s, clk := limitedService(3)
+	ctx := WithActor(context.Background(), &Actor{ID: 1, Role: Admin})
+	other := WithActor(context.Background(), &Actor{ID: 2, Role: Agent})
+	for i, want := range []int{2, 1} {
+		q, err := s.Admit(ctx, Requests)
+		if err != nil || q != (Quota{Limit: 3, Remaining: want}) {
+			t.Fatalf("request %d: %+v, %v", i+1, q, err)
+		}
+	}
+	// Every user of the account shares its budget, as on the real service.
+	if q, err := s.Admit(other, Requests); err != nil || q.Remaining != 0 {
+		t.Fatalf("third request: %+v, %v", q, err)
+	}
+	q, err := s.Admit(ctx, Requests)
+	if e := AsError(err); e.Kind != TooManyRequests || e.RetryAfter != 20 || q != (Quota{Limit: 3}) {
+		t.Fatalf("fourth request: %+v, %v (retry after %d)", q, err, e.RetryAfter)
+	}
+	clk.advance(19 * time.Second)
+	if _, err := s.Admit(ctx, Requests); AsError(err).RetryAfter != 1 {
+		t.Fatalf("after 19 s: %v, want a retry in 1 s", err)
+	}
+	clk.advance(time.Second)
+	if _, err := s.Admit(ctx, Requests); err != nil {
+		t.Fatalf("after 20 s, one request a minute/3 has come back: %v", err)
+	}
+}
+
+func TestAdmitCountsAnonymousRequestsPerAddress(t *testing.T) {
+	s, _ := limitedService(1)
+	a := WithClient(context.Background(), "192.0.2.1")
+	for _, addr := range []string{"192.0.2.1", "2001:db8::1"} {
+		if _, err := s.Admit(WithClient(context.Background(), addr), Requests); err != nil {
+			t.Fatalf("first from %s: %v", addr, err)
+		}
+	}
+	for _, ctx := range []context.Context{a, WithClient(context.Background(), "::ffff:192.0.2.1"), WithClient(context.Background(), "2001:db8::2")} {
+		if _, err := s.Admit(ctx, Requests); KindOf(err) != TooManyRequests {
+			t.Errorf("second from the same address (or /64): %v", err)
+		}
+	}
+	if _, err := s.Admit(WithActor(a, &Actor{ID: 1}), Requests); err != nil {
+		t.Errorf("the account's budget is not the address's: %v", err)
+	}
+}
+
+func TestAdmitExportClass(t *testing.T) {
+	s, clk := limitedService(700)
+	ctx := WithActor(context.Background(), &Actor{ID: 1, Role: Admin})
+	for i := range defaultExportRateLimit {
+		q, err := s.Admit(ctx, ExportRequests)
+		if err != nil || q != (Quota{Limit: 10, Remaining: 9 - i}) {
+			t.Fatalf("export %d: %+v, %v", i+1, q, err)
+		}
+	}
+	if _, err := s.Admit(ctx, ExportRequests); AsError(err).RetryAfter != 6 {
+		t.Fatalf("11th export: %v, want a retry in 6 s", err)
+	}
+	// A refused export costs the account nothing; other requests go on.
+	if q, err := s.Admit(ctx, Requests); err != nil || q.Remaining != 700-defaultExportRateLimit-1 {
+		t.Fatalf("after the exports: %+v, %v", q, err)
+	}
+	clk.advance(6 * time.Second)
+	if _, err := s.Admit(ctx, ExportRequests); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestAdmitUnlimited(t *testing.T) {
+	s := &Service{now: time.Now}
+	if q, err := s.Admit(context.Background(), ExportRequests); err != nil || q.Limit != 0 {
+		t.Fatalf("%+v, %v", q, err)
+	}
+}
+
+func TestFailuresPerPairAddressAndAccount(t *testing.T) {
+	f := newFailures()
+	now := year2026
+	const owner = "owner@example.com"
+	f.succeeded(owner, "198.51.100.7", now) // the owner's usual address
+	for range failuresPerPair {
+		if w := f.wait(owner, "192.0.2.1", now); w != 0 {
+			t.Fatalf("refused before the bound: %v", w)
+		}
+		f.failed(owner, "192.0.2.1", now)
+	}
+	if w := f.wait(owner, "192.0.2.1", now); w != failureWindow/failuresPerPair {
+		t.Errorf("past the bound, wait %v, want one failure's refill time", w)
+	}
+	if w := f.wait(owner, "192.0.2.2", now); w != 0 {
+		t.Errorf("one address's flood locks out another: %v", w)
+	}
+	if w := f.wait("other@example.com", "192.0.2.1", now); w != 0 {
+		t.Errorf("the pair bound spills onto other accounts: %v", w)
+	}
+
+	// Many addresses drain the account's bucket: new addresses wait, the
+	// owner's known one does not.
+	for i := range failuresPerAccount / failuresPerPair {
+		addr := "203.0.113." + string(rune('0'+i))
+		for range failuresPerPair {
+			f.failed(owner, addr, now)
+		}
+	}
+	if w := f.wait(owner, "192.0.2.99", now); w == 0 {
+		t.Error("a new address is not held by the exhausted account bucket")
+	}
+	if w := f.wait(owner, "198.51.100.7", now); w != 0 {
+		t.Errorf("the owner's known address is locked out: %v", w)
+	}
+
+	// One address trying many accounts.
+	for i := range failuresPerAddress {
+		f.failed("user"+string(rune('a'+i%26))+string(rune('a'+i/26))+"@example.com", "192.0.2.50", now)
+	}
+	if w := f.wait("fresh@example.com", "192.0.2.50", now); w == 0 {
+		t.Error("the address bound does not hold")
+	}
+	if w := f.wait("fresh@example.com", "192.0.2.50", now.Add(failureWindow)); w != 0 {
+		t.Errorf("a window later the address is still held: %v", w)
+	}
+}
