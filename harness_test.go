@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,10 +61,12 @@ type server struct {
 	db    *storage.DB
 	clock *clock
 	path  string
+	from  *http.Client // nil: the default client, from 127.0.0.1
 }
 
 type serverOptions struct {
-	seats int
+	seats     int
+	rateLimit int // requests a minute; 0 = unlimited
 }
 
 func newServer(t *testing.T, opts serverOptions) *server {
@@ -77,6 +80,7 @@ func newServer(t *testing.T, opts serverOptions) *server {
 	clk := &clock{now: time.Date(2026, 5, 15, 18, 7, 57, 0, time.UTC)}
 	svc, err := domain.NewService(ctx, db, domain.Config{
 		AgentSeats: opts.seats,
+		RateLimit:  opts.rateLimit,
 		Now:        clk.Now,
 		Random:     rand.NewChaCha8([32]byte{}), // deterministic salts and tokens
 	})
@@ -120,7 +124,11 @@ func (s *server) do(c creds, method, path, contentType, body string) response {
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := s.Client().Do(req)
+	client := s.Client()
+	if s.from != nil {
+		client = s.from
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -132,6 +140,17 @@ func (s *server) do(c creds, method, path, contentType, body string) response {
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
 }
 
+// fromAddress returns s with a client whose connections come from ip, a
+// loopback address other than 127.0.0.1: the server sees another client.
+func (s *server) fromAddress(ip string) *server {
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	c := *s
+	tr := &http.Transport{DialContext: dialer.DialContext}
+	s.t.Cleanup(tr.CloseIdleConnections)
+	c.from = &http.Client{Transport: tr}
+	return &c
+}
+
 // dump renders a response for a golden file: the status line, the headers
 // clients rely on, and the body.
 func (r response) dump() []byte {
@@ -140,7 +159,7 @@ func (r response) dump() []byte {
 	var keys []string
 	for k := range r.header {
 		switch k {
-		case "Content-Type", "Location", "Www-Authenticate":
+		case "Content-Type", "Location", "Www-Authenticate", "Retry-After", "X-Rate-Limit", "X-Rate-Limit-Remaining":
 			keys = append(keys, k)
 		}
 	}

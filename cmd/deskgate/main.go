@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -32,9 +31,10 @@ func main() {
 
 type config struct {
 	addr, db, baseURL                     string
-	agentSeats                            int
+	agentSeats, rateLimit                 int
 	ownerEmail, ownerPassword, ownerToken string
 	ownerGiven                            []string // the owner settings given, by flag name
+	server                                deskgate.ServerOptions
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -54,6 +54,29 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.ownerEmail, "owner-email", env("DESKGATE_OWNER_EMAIL", "owner@example.com"), "account owner's email, used on an empty database (DESKGATE_OWNER_EMAIL)")
 	fs.StringVar(&c.ownerPassword, "owner-password", env("DESKGATE_OWNER_PASSWORD", ""), "account owner's password; generated and printed once when empty (DESKGATE_OWNER_PASSWORD)")
 	fs.StringVar(&c.ownerToken, "owner-token", env("DESKGATE_OWNER_TOKEN", ""), "account owner's API token (DESKGATE_OWNER_TOKEN)")
+	rateLimit := fs.String("rate-limit", env("DESKGATE_RATE_LIMIT", "700"), "requests a minute the account may make through both APIs, as the real service's default plan; 0 = unlimited (DESKGATE_RATE_LIMIT)")
+	d := deskgate.DefaultServerOptions
+	durations := []struct {
+		name string
+		to   *time.Duration
+		flag *string
+	}{
+		{"header-timeout", &c.server.HeaderTimeout, fs.String("header-timeout", env("DESKGATE_HEADER_TIMEOUT", d.HeaderTimeout.String()), "time a client has to send a request's headers (DESKGATE_HEADER_TIMEOUT)")},
+		{"read-timeout", &c.server.ReadTimeout, fs.String("read-timeout", env("DESKGATE_READ_TIMEOUT", d.ReadTimeout.String()), "time a client has to send a whole request, body included (DESKGATE_READ_TIMEOUT)")},
+		{"write-timeout", &c.server.WriteTimeout, fs.String("write-timeout", env("DESKGATE_WRITE_TIMEOUT", d.WriteTimeout.String()), "time from a request's headers to the end of its response (DESKGATE_WRITE_TIMEOUT)")},
+		{"idle-timeout", &c.server.IdleTimeout, fs.String("idle-timeout", env("DESKGATE_IDLE_TIMEOUT", d.IdleTimeout.String()), "time a keep-alive connection may wait for its next request (DESKGATE_IDLE_TIMEOUT)")},
+	}
+	counts := []struct {
+		name string
+		to   *int
+		min  int
+		flag *string
+	}{
+		{"agent seats", &c.agentSeats, 0, seats},
+		{"rate limit", &c.rateLimit, 0, rateLimit},
+		{"max conns", &c.server.MaxConns, 1, fs.String("max-conns", env("DESKGATE_MAX_CONNS", strconv.Itoa(d.MaxConns)), "open connections in all; more wait to be accepted (DESKGATE_MAX_CONNS)")},
+		{"conns per client", &c.server.ConnsPerClient, 1, fs.String("conns-per-client", env("DESKGATE_CONNS_PER_CLIENT", strconv.Itoa(d.ConnsPerClient)), "open connections from one client address; more are closed at once (DESKGATE_CONNS_PER_CLIENT)")},
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -64,11 +87,23 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 			c.ownerGiven = append(c.ownerGiven, "-"+name)
 		}
 	}
-	n, err := strconv.Atoi(*seats)
-	if err != nil || n < 0 {
-		return c, fmt.Errorf("agent seats must be a whole number from 0 up, not %q", *seats)
+	for _, f := range durations {
+		v, err := time.ParseDuration(*f.flag)
+		if err != nil || v <= 0 {
+			return c, fmt.Errorf("%s must be a positive duration such as 15s, not %q", f.name, *f.flag)
+		}
+		*f.to = v
 	}
-	c.agentSeats = n
+	for _, f := range counts {
+		n, err := strconv.Atoi(*f.flag)
+		if err != nil || n < f.min {
+			return c, fmt.Errorf("%s must be a whole number from %d up, not %q", f.name, f.min, *f.flag)
+		}
+		*f.to = n
+	}
+	if c.server.ReadTimeout < c.server.HeaderTimeout {
+		return c, fmt.Errorf("read timeout %s is shorter than the header timeout %s, which it includes", c.server.ReadTimeout, c.server.HeaderTimeout)
+	}
 	c.baseURL = strings.TrimSuffix(c.baseURL, "/")
 	if c.baseURL != "" && !strings.HasPrefix(c.baseURL, "http://") && !strings.HasPrefix(c.baseURL, "https://") {
 		return c, fmt.Errorf("base URL must start with http:// or https://, not %q", c.baseURL)
@@ -92,7 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer db.Close()
-	svc, err := domain.NewService(ctx, db, domain.Config{AgentSeats: cfg.agentSeats})
+	svc, err := domain.NewService(ctx, db, domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit})
 	if err != nil {
 		return err
 	}
@@ -111,19 +146,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "deskgate: owner password (shown once): %s\n", generated)
 	}
 
-	ln, err := net.Listen("tcp", cfg.addr)
+	ln, err := deskgate.Listen(cfg.addr, cfg.server)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           deskgate.NewHandler(svc, deskgate.Options{BaseURL: cfg.baseURL, Log: log}),
-		ReadHeaderTimeout: 2 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := deskgate.NewServer(deskgate.NewHandler(svc, deskgate.Options{BaseURL: cfg.baseURL, Log: log}), cfg.server, log)
 	log.Info("serving", "addr", ln.Addr().String(), "db", cfg.db)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -1,0 +1,146 @@
+package deskgate
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/net/netutil"
+)
+
+// MaxHeaderBytes bounds a request's headers; Basic credentials and the
+// longest query a client sends fit many times over.
+const MaxHeaderBytes = 16 << 10
+
+// ServerOptions bound how long a connection may take and how many one
+// client may hold. A zero field takes its default: none of them can be
+// switched off, since a server without them is held open by slow clients.
+type ServerOptions struct {
+	HeaderTimeout  time.Duration // reading a request's headers
+	ReadTimeout    time.Duration // reading a whole request, body included
+	WriteTimeout   time.Duration // from the end of the headers to the end of the response
+	IdleTimeout    time.Duration // a keep-alive connection between requests
+	MaxConns       int           // open connections in all; more wait to be accepted
+	ConnsPerClient int           // open connections from one address; more are closed at once
+}
+
+// DefaultServerOptions are generous for API clients on slow links and short
+// for a client that trickles its request.
+var DefaultServerOptions = ServerOptions{
+	HeaderTimeout:  2 * time.Second,
+	ReadTimeout:    15 * time.Second,
+	WriteTimeout:   30 * time.Second,
+	IdleTimeout:    2 * time.Minute,
+	MaxConns:       1024,
+	ConnsPerClient: 64,
+}
+
+func (o ServerOptions) withDefaults() ServerOptions {
+	d := DefaultServerOptions
+	pick := func(v, def time.Duration) time.Duration {
+		if v == 0 {
+			return def
+		}
+		return v
+	}
+	o.HeaderTimeout = pick(o.HeaderTimeout, d.HeaderTimeout)
+	o.ReadTimeout = pick(o.ReadTimeout, d.ReadTimeout)
+	o.WriteTimeout = pick(o.WriteTimeout, d.WriteTimeout)
+	o.IdleTimeout = pick(o.IdleTimeout, d.IdleTimeout)
+	if o.MaxConns == 0 {
+		o.MaxConns = d.MaxConns
+	}
+	if o.ConnsPerClient == 0 {
+		o.ConnsPerClient = d.ConnsPerClient
+	}
+	return o
+}
+
+// NewServer returns the HTTP server for h with the timeouts of o.
+// ReadTimeout covers the body too: a client sending it a byte at a time is
+// cut off when it runs out, whatever the handler is doing.
+func NewServer(h http.Handler, o ServerOptions, log *slog.Logger) *http.Server {
+	o = o.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: o.HeaderTimeout,
+		ReadTimeout:       o.ReadTimeout,
+		WriteTimeout:      o.WriteTimeout,
+		IdleTimeout:       o.IdleTimeout,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// Listen listens on the TCP address with the connection caps of o.
+func Listen(addr string, o ServerOptions) (net.Listener, error) {
+	o = o.withDefaults()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return netutil.LimitListener(limitPerClient(ln, o.ConnsPerClient), o.MaxConns), nil
+}
+
+// perClientListener closes a new connection at once when its address
+// already holds max open ones, so one client cannot take every connection
+// the server allows.
+type perClientListener struct {
+	net.Listener
+	max  int
+	mu   sync.Mutex
+	open map[string]int
+}
+
+func limitPerClient(ln net.Listener, max int) net.Listener {
+	return &perClientListener{Listener: ln, max: max, open: map[string]int{}}
+}
+
+func (l *perClientListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		if l.acquire(host) {
+			return &clientConn{Conn: c, release: sync.OnceFunc(func() { l.release(host) })}, nil
+		}
+		c.Close()
+	}
+}
+
+func (l *perClientListener) acquire(host string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open[host] >= l.max {
+		return false
+	}
+	l.open[host]++
+	return true
+}
+
+func (l *perClientListener) release(host string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.open[host]--; l.open[host] == 0 {
+		delete(l.open, host)
+	}
+}
+
+// clientConn gives its place back to the listener when closed, once.
+type clientConn struct {
+	net.Conn
+	release func()
+}
+
+func (c *clientConn) Close() error {
+	err := c.Conn.Close()
+	c.release()
+	return err
+}
