@@ -3,6 +3,7 @@
 package deskgate
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -62,7 +63,7 @@ const MaxBody = 1 << 20
 // behind a reverse proxy every client counts as the proxy's address.
 func authenticate(svc *domain.Service, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		r.Body = body{http.MaxBytesReader(w, r.Body, MaxBody)}
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			r = r.WithContext(domain.WithClient(r.Context(), host))
 		}
@@ -72,4 +73,18 @@ func authenticate(svc *domain.Service, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// body makes a body that cannot be read to its end, because the client
+// stopped sending or ran out of read timeout, the client's error: a 400 in
+// each API's format rather than a 500.
+type body struct{ io.ReadCloser }
+
+func (b body) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	var tooBig *http.MaxBytesError
+	if err != nil && err != io.EOF && !errors.As(err, &tooBig) {
+		err = &domain.Error{Kind: domain.BadRequest, Msg: "The request body could not be read: it ended early or took too long to arrive.", Err: err}
+	}
+	return n, err
 }

@@ -1,0 +1,186 @@
+package deskgate_test
+
+import (
+	"bufio"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/deskgate/deskgate"
+)
+
+// realServer serves s's service through deskgate.NewServer on a real
+// listener from deskgate.Listen, as cmd/deskgate does.
+func realServer(t *testing.T, s *server, opts deskgate.ServerOptions) string {
+	t.Helper()
+	ln, err := deskgate.Listen("127.0.0.1:0", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := deskgate.NewServer(deskgate.NewHandler(s.svc, deskgate.Options{BaseURL: testBaseURL}), opts, nil)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// TestSlowBodiesAreCutOff is issue 7's defect 8: 100 connections send a body
+// one byte at a time. Each is closed once the read timeout runs out, while a
+// normal client is served meanwhile.
+func TestSlowBodiesAreCutOff(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	const readTimeout = 500 * time.Millisecond
+	addr := realServer(t, s, deskgate.ServerOptions{HeaderTimeout: 200 * time.Millisecond, ReadTimeout: readTimeout, ConnsPerClient: 200})
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(owner.user+":"+owner.pass))
+	head := "POST /users.xml HTTP/1.1\r\nHost: deskgate\r\nAuthorization: " + auth +
+		"\r\nContent-Type: application/xml\r\nContent-Length: 1000\r\n\r\n"
+
+	var started, done sync.WaitGroup
+	answers := make(chan string, 100)
+	for range 100 {
+		started.Add(1)
+		done.Go(func() {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				started.Done()
+				answers <- "dial: " + err.Error()
+				return
+			}
+			defer c.Close()
+			io.WriteString(c, head)
+			started.Done()
+			go func() { // a byte every 20 ms: the whole body would take 20 s
+				for _, err := c.Write([]byte("<")); err == nil; _, err = c.Write([]byte("u")) {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+			c.SetReadDeadline(time.Now().Add(20 * readTimeout)) // only a safety net
+			status, err := bufio.NewReader(c).ReadString('\n')
+			if err == nil {
+				_, err = io.Copy(io.Discard, c) // read to the close
+			}
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				status = "not closed"
+			}
+			answers <- strings.TrimSpace(status)
+		})
+	}
+	started.Wait()
+
+	// A normal client is served while the slow ones hold their connections.
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/users.xml", strings.NewReader(`<user><name>Quick</name><email>quick@example.com</email></user>`))
+	req.SetBasicAuth(owner.user, owner.pass)
+	req.Header.Set("Content-Type", "application/xml")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Errorf("normal client: %d", resp.StatusCode)
+	}
+
+	done.Wait()
+	close(answers)
+	seen := map[string]int{}
+	for a := range answers {
+		seen[a]++
+	}
+	if len(seen) != 1 || seen["HTTP/1.1 400 Bad Request"] != 100 {
+		t.Errorf("slow clients got %v, want 100 × 400 and a close", seen)
+	}
+	if r := s.do(owner, "GET", "/api/v2/users/count", "", ""); !strings.Contains(string(r.body), `"value":2`) {
+		t.Errorf("a slow body wrote something: %s", r.body)
+	}
+}
+
+// TestTruncatedBody: a body that ends before its Content-Length is the
+// client's error in each API's format, and writes nothing.
+func TestTruncatedBody(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	for _, tc := range []struct{ golden, path, contentType, part string }{
+		{"legacy/error_400_truncated_body.golden", "/users.xml", "application/xml", "<user><name>Cut"},
+		{"v2/error_400_truncated_body.golden", "/api/v2/users", "application/json", `{"user":{"name":"Cut`},
+	} {
+		c, err := net.Dial("tcp", s.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		auth := base64.StdEncoding.EncodeToString([]byte(owner.user + ":" + owner.pass))
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: deskgate\r\nAuthorization: Basic %s\r\nContent-Type: %s\r\nContent-Length: 100\r\n\r\n%s",
+			tc.path, auth, tc.contentType, tc.part)
+		c.(*net.TCPConn).CloseWrite()
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		r := response{status: resp.StatusCode, header: resp.Header, body: b}
+		if strings.HasPrefix(tc.path, "/api/v2") {
+			golden(t, tc.golden, v2dump(r))
+		} else {
+			golden(t, tc.golden, r.dump())
+		}
+	}
+	if r := s.do(owner, "GET", "/api/v2/users/count", "", ""); !strings.Contains(string(r.body), `"value":1`) {
+		t.Errorf("a truncated body wrote something: %s", r.body)
+	}
+}
+
+// TestConnectionsPerClient: past its cap a client's new connections are
+// closed at once, other addresses are still served, and a closed
+// connection gives its place back.
+func TestConnectionsPerClient(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	addr := realServer(t, s, deskgate.ServerOptions{ConnsPerClient: 3})
+	var held []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		held = append(held, c)
+	}
+	get := func(from string) error {
+		dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		tr := &http.Transport{DialContext: dialer.DialContext}
+		defer tr.CloseIdleConnections()
+		resp, err := (&http.Client{Transport: tr}).Get("http://" + addr + "/healthz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	if err := get("127.0.0.1"); err == nil {
+		t.Error("a fourth connection from 127.0.0.1 was served")
+	}
+	if err := get("127.0.0.2"); err != nil {
+		t.Errorf("another address: %v", err)
+	}
+	held[0].Close()
+	var err error
+	for range 50 { // the server notices the close when its read of held[0] ends
+		if err = get("127.0.0.1"); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Errorf("after a close, 127.0.0.1 is still refused: %v", err)
+	}
+}
