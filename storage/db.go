@@ -63,31 +63,38 @@ const checkpointEvery = 5 * time.Second
 
 // Open opens (creating if needed) and migrates the database at path. It
 // refuses a file that is not a deskgate database, is damaged, or was written
-// by a newer deskgate.
+// by a newer deskgate, and says so when the file cannot be written (read-only,
+// disk full); a migration that fails leaves the file as it was before it.
 func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
+	return open(ctx, path, log, connector{})
+}
+
+// open is Open with extra URI parameters and SQL run on each new
+// connection (in with's dsn and init), for tests that make SQLite refuse
+// writes as a read-only file or a full disk does.
+func open(ctx context.Context, path string, log *slog.Logger, with connector) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + commonParams
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + commonParams + with.dsn
 	// WAL is switched on only after check: it rewrites the file header, and
 	// a refused file must be left exactly as it was.
-	write := sql.OpenDB(connector{dsn: base + "&_txlock=immediate"})
+	write := sql.OpenDB(connector{dsn: base + "&_txlock=immediate", init: with.init})
 	write.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
 	write.SetConnMaxLifetime(0)
 	db := &DB{write: write, log: log, stop: make(chan struct{})}
-	if err := db.check(ctx); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+	err := db.check(ctx)
+	if err == nil {
+		_, err = db.write.ExecContext(ctx, "PRAGMA journal_mode = WAL")
 	}
-	if _, err := db.write.ExecContext(ctx, "PRAGMA journal_mode = WAL"); err != nil {
-		write.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err == nil {
+		err = db.migrate(ctx)
 	}
-	if err := db.migrate(ctx); err != nil {
+	if err != nil {
 		write.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, explainOpen(err))
 	}
-	db.read = sql.OpenDB(connector{dsn: base + "&_query_only=1"})
+	db.read = sql.OpenDB(connector{dsn: base + "&_query_only=1", init: with.init})
 	db.read.SetMaxOpenConns(8)
 	db.read.SetMaxIdleConns(8)
 	db.reader = reader{db.read}
@@ -96,8 +103,27 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*DB, error) {
 	return db, nil
 }
 
-// connector opens go-sqlite3 connections with the settings the DSN cannot carry.
-type connector struct{ dsn string }
+// explainOpen tells the operator what to fix when SQLite cannot write the
+// file: its own messages ("attempt to write a readonly database") do not say.
+func explainOpen(err error) error {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code {
+	case sqlite3.ErrReadonly:
+		return fmt.Errorf("the database is read-only; deskgate must write the file and create its -wal and -shm files beside it, so make both the file and its directory writable (nothing was changed): %w", err)
+	case sqlite3.ErrFull:
+		return fmt.Errorf("the disk is full; free some space and start again (the failed migration was rolled back, nothing was changed): %w", err)
+	case sqlite3.ErrCantOpen:
+		return fmt.Errorf("the file cannot be opened or created; check that its directory exists and is writable: %w", err)
+	}
+	return err
+}
+
+// connector opens go-sqlite3 connections with the settings the DSN cannot
+// carry, then runs init, if any, on each.
+type connector struct{ dsn, init string }
 
 var sqliteDriver = &sqlite3.SQLiteDriver{
 	ConnectHook: func(c *sqlite3.SQLiteConn) error {
@@ -106,8 +132,19 @@ var sqliteDriver = &sqlite3.SQLiteDriver{
 	},
 }
 
-func (c connector) Connect(context.Context) (driver.Conn, error) { return sqliteDriver.Open(c.dsn) }
-func (c connector) Driver() driver.Driver                        { return sqliteDriver }
+func (c connector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := sqliteDriver.Open(c.dsn)
+	if err != nil || c.init == "" {
+		return conn, err
+	}
+	if _, err := conn.(*sqlite3.SQLiteConn).Exec(c.init, nil); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+func (c connector) Driver() driver.Driver { return sqliteDriver }
 
 // Close stops the checkpointer, checkpoints the WAL and closes both pools.
 // Closing twice is harmless.
