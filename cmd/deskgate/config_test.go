@@ -1,0 +1,95 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskgate/deskgate"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseConfigLimits(t *testing.T) {
+	d := deskgate.DefaultServerOptions
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		rate    int
+		server  deskgate.ServerOptions
+		wantErr string
+	}{
+		{name: "defaults", rate: 700, server: d},
+		{name: "flags", args: []string{"-rate-limit", "0", "-read-timeout", "3s", "-header-timeout", "1s", "-write-timeout", "4s", "-idle-timeout", "5s", "-max-conns", "10", "-conns-per-client", "2"},
+			server: deskgate.ServerOptions{HeaderTimeout: time.Second, ReadTimeout: 3 * time.Second, WriteTimeout: 4 * time.Second, IdleTimeout: 5 * time.Second, MaxConns: 10, ConnsPerClient: 2}},
+		{name: "environment", env: map[string]string{"DESKGATE_RATE_LIMIT": "2500", "DESKGATE_READ_TIMEOUT": "1m", "DESKGATE_CONNS_PER_CLIENT": "8"},
+			rate: 2500, server: deskgate.ServerOptions{HeaderTimeout: d.HeaderTimeout, ReadTimeout: time.Minute, WriteTimeout: d.WriteTimeout, IdleTimeout: d.IdleTimeout, MaxConns: d.MaxConns, ConnsPerClient: 8}},
+		{name: "flag wins", args: []string{"-rate-limit", "10"}, env: map[string]string{"DESKGATE_RATE_LIMIT": "20"}, rate: 10, server: d},
+		{name: "negative rate", args: []string{"-rate-limit", "-1"}, wantErr: `rate limit must be a whole number from 0 up, not "-1"`},
+		{name: "no connections", args: []string{"-conns-per-client", "0"}, wantErr: `conns per client must be a whole number from 1 up, not "0"`},
+		{name: "bad duration", args: []string{"-read-timeout", "soon"}, wantErr: `read-timeout must be a positive duration such as 15s, not "soon"`},
+		{name: "zero duration", env: map[string]string{"DESKGATE_IDLE_TIMEOUT": "0s"}, wantErr: `idle-timeout must be a positive duration such as 15s, not "0s"`},
+		{name: "read inside header", args: []string{"-read-timeout", "1s", "-header-timeout", "2s"}, wantErr: "read timeout 1s is shorter than the header timeout 2s, which it includes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseConfig(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.rateLimit != tc.rate {
+				t.Errorf("rate limit %d, want %d", c.rateLimit, tc.rate)
+			}
+			if diff := cmp.Diff(tc.server, c.server); diff != "" {
+				t.Errorf("server options (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRunAppliesLimits: the rate limit and the read timeout given as flags
+// reach the server run builds.
+func TestRunAppliesLimits(t *testing.T) {
+	p := runInProcess(t, []string{"-rate-limit", "2", "-header-timeout", "100ms", "-read-timeout", "300ms"}, map[string]string{
+		"DESKGATE_DB": filepath.Join(t.TempDir(), "deskgate.db"), "DESKGATE_OWNER_PASSWORD": testPassword, "DESKGATE_OWNER_TOKEN": testToken})
+	for i := range 3 {
+		req, _ := http.NewRequest("GET", "http://"+p.addr+"/api/v2/users/me", nil)
+		req.SetBasicAuth(testOwner+"/token", testToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want, remaining, retry := 200, strconv.Itoa(1-i), ""
+		if i == 2 {
+			want, remaining, retry = 429, "0", "30"
+		}
+		if resp.StatusCode != want || resp.Header.Get("X-Rate-Limit") != "2" || resp.Header.Get("X-Rate-Limit-Remaining") != remaining || resp.Header.Get("Retry-After") != retry {
+			t.Errorf("request %d: %d, headers %v", i+1, resp.StatusCode, resp.Header)
+		}
+	}
+
+	// A body announced and never sent: the connection is closed.
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /users.xml HTTP/1.1\r\nHost: deskgate\r\nContent-Length: 10\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second)) // only a safety net
+	if _, err := io.Copy(io.Discard, c); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Error("a connection that never sends its body is still open")
+	}
+}
