@@ -66,14 +66,19 @@ func (f *failures) failed(account, addr string, now time.Time) {
 	f.account.take(account, now)
 }
 
-// succeeded trusts addr for the account.
+// succeeded trusts addr for the account. Renewing trust that has most of
+// its time left is skipped: this runs on every authenticated request.
 func (f *failures) succeeded(account, addr string, now time.Time) {
+	pair := pairKey(account, addr)
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.trusted[pair].Sub(now) > trustedFor/2 {
+		return
+	}
 	if len(f.trusted) >= trustedMax {
 		clear(f.trusted) // rare; the cost is the per-account bound applying again
 	}
-	f.trusted[pairKey(account, addr)] = now.Add(trustedFor)
+	f.trusted[pair] = now.Add(trustedFor)
 }
 
 func (f *failures) isTrusted(pair string, now time.Time) bool {

@@ -140,3 +140,22 @@ func TestFailuresPerPairAddressAndAccount(t *testing.T) {
 		t.Errorf("a window later the address is still held: %v", w)
 	}
 }
+
+// BenchmarkLimitsPerRequest measures what the limits add to an authenticated
+// request: the failure check and the trust update of Authenticate, and Admit.
+func BenchmarkLimitsPerRequest(b *testing.B) {
+	s, _ := limitedService(1 << 40)
+	ctx := WithActor(WithClient(context.Background(), "192.0.2.1"), &Actor{ID: 1})
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			now := s.now()
+			if s.failures.wait("owner@example.com", "192.0.2.1", now) != 0 {
+				b.Fatal("held")
+			}
+			s.failures.succeeded("owner@example.com", "192.0.2.1", now)
+			if _, err := s.Admit(ctx, Requests); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
