@@ -53,9 +53,13 @@ func TestFailedPasswordsAreRefusedBeforeHashing(t *testing.T) {
 		t.Errorf("the owner from another address: %d %s", r.status, r.body)
 	}
 	// From the flooded address even the right password waits: an answer
-	// would tell the attacker which guess was right.
+	// would tell the attacker which guess was right. The refusal comes
+	// before the body is read, so a malformed one does not change it.
 	if r := s.do(ownerPw, "GET", "/users/1.xml", "", ""); r.status != 429 {
 		t.Errorf("the right password from the flooded address: %d, want 429", r.status)
+	}
+	if r := s.do(ownerPw, "POST", "/api/v2/users", "application/json", "{"); r.status != 429 {
+		t.Errorf("a malformed body from the flooded address: %d, want 429", r.status)
 	}
 	s.clock.Advance(90 * time.Second)
 	if r := s.do(ownerPw, "GET", "/users/1.xml", "", ""); r.status != 200 {
@@ -65,7 +69,8 @@ func TestFailedPasswordsAreRefusedBeforeHashing(t *testing.T) {
 
 // TestFailuresFromManyAddressesSpareTheOwnersAddress: an attacker with many
 // addresses exhausts the account's bound; new addresses then wait, but the
-// owner's known address does not.
+// owner's known address does not. Wrong tokens count as wrong passwords do
+// (and cost no argon2id, which keeps the test fast).
 func TestFailuresFromManyAddressesSpareTheOwnersAddress(t *testing.T) {
 	s := newServer(t, serverOptions{})
 	ownerPw := creds{ownerEmail, ownerPassword}
@@ -75,7 +80,7 @@ func TestFailuresFromManyAddressesSpareTheOwnersAddress(t *testing.T) {
 	for i := range 11 {
 		attacker := s.fromAddress("127.0.1." + strconv.Itoa(i+1))
 		for range 10 {
-			attacker.do(creds{ownerEmail, "guess"}, "GET", "/api/v2/users/1", "", "")
+			attacker.do(creds{ownerEmail + "/token", "guess"}, "GET", "/api/v2/users/1", "", "")
 		}
 	}
 	if r := s.fromAddress("127.0.2.1").do(ownerPw, "GET", "/api/v2/users/me", "", ""); r.status != 429 {

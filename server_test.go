@@ -137,6 +137,25 @@ func TestTruncatedBody(t *testing.T) {
 	}
 }
 
+// TestHeaderCap: headers past MaxHeaderBytes (and net/http's 4 KiB of
+// slack) answer 431 on the real server.
+func TestHeaderCap(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	addr := realServer(t, s, deskgate.ServerOptions{})
+	req, _ := http.NewRequest("GET", "http://"+addr+"/healthz", nil)
+	req.Header.Set("X-Padding", strings.Repeat("a", deskgate.MaxHeaderBytes+8<<10))
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("status %d, want 431", resp.StatusCode)
+	}
+}
+
 // TestConnectionsPerClient: past its cap a client's new connections are
 // closed at once, other addresses are still served, and a closed
 // connection gives its place back.

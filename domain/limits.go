@@ -60,9 +60,18 @@ func newRequestLimits(perMinute, exportPerMinute int) *requestLimits {
 // Admit counts the request in ctx against its rate limits: the account's for
 // an authenticated actor, the client address's otherwise, and the class's own
 // limit where it has one. Past a limit it returns TooManyRequests, with the
-// seconds to wait, and nothing is counted. The Quota describes the tightest
-// limit the request met.
+// seconds to wait, and nothing is counted; so it does when authentication was
+// refused for too many failures, so that front ends answer before doing any
+// work. The Quota describes the tightest limit the request met.
 func (s *Service) Admit(ctx context.Context, class RequestClass) (Quota, error) {
+	q, err := s.admit(ctx, class)
+	if auth, _ := ctx.Value(actorKey{}).(authentication); err == nil && KindOf(auth.err) == TooManyRequests {
+		err = auth.err
+	}
+	return q, err
+}
+
+func (s *Service) admit(ctx context.Context, class RequestClass) (Quota, error) {
 	l := s.limits
 	if l == nil {
 		return Quota{}, nil
