@@ -27,13 +27,16 @@ const (
 
 // argon2id runs one argon2id computation once a hashing slot is free. The
 // slots bound how much CPU and memory hashing may take, so a flood of
-// credentials cannot starve authenticated traffic; a caller that gives up
-// while waiting gets ctx's error.
+// credentials cannot starve authenticated traffic. A caller that gives up
+// while waiting (its client went away) gets TooManyRequests wrapping ctx's
+// error: the client's doing, not a failure to log.
 func (s *Service) argon2id(ctx context.Context, password, salt []byte, t, mem uint32, p uint8, keyLen uint32) ([]byte, error) {
 	select {
 	case s.hashSlots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		e := tooManyRequests(time.Second, "Too many password checks at once")
+		e.Err = ctx.Err()
+		return nil, e
 	}
 	defer func() { <-s.hashSlots }()
 	s.hashes.Add(1)
@@ -197,7 +200,7 @@ func (s *Service) principal(ctx context.Context, email, secret string, isToken b
 	}
 	p, err := s.checkCredentials(ctx, email, secret, isToken, now)
 	switch {
-	case err == errUnauthenticated:
+	case KindOf(err) == Unauthenticated:
 		s.failures.failed(account, client, now)
 	case err == nil:
 		s.failures.succeeded(account, client, now)

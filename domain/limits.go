@@ -107,8 +107,11 @@ func (s *Service) admit(ctx context.Context, class RequestClass) (Quota, error) 
 // to come back in whole seconds, as Retry-After does.
 func tooManyRequests(wait time.Duration, why string) *Error {
 	secs := int(math.Ceil(wait.Seconds()))
-	return &Error{Kind: TooManyRequests, RetryAfter: secs,
-		Msg: why + ": retry after " + strconv.Itoa(secs) + " seconds."}
+	unit := " seconds."
+	if secs == 1 {
+		unit = " second."
+	}
+	return &Error{Kind: TooManyRequests, RetryAfter: secs, Msg: why + ": retry after " + strconv.Itoa(secs) + unit}
 }
 
 // newBucket returns a token bucket holding n tokens, refilled at n per window.

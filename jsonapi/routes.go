@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/deskgate/deskgate/domain"
-
 	"github.com/gorilla/mux"
 )
 
