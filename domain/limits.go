@@ -79,7 +79,7 @@ func (s *Service) admit(ctx context.Context, class RequestClass) (Quota, error) 
 	now := s.now()
 	lims := []*rate.Limiter{l.account}
 	if ActorFrom(ctx) == nil {
-		lims[0] = l.anonymous.get(clientKey(ctx), now)
+		lims[0] = l.anonymous.get(clientKey(ctx), now, true)
 	}
 	if c := l.classes[class]; c != nil {
 		lims = append(lims, c)
@@ -122,37 +122,46 @@ func newBucket(n int, window time.Duration) *rate.Limiter {
 // bucketsMax bounds how many keys a bucket set remembers.
 const bucketsMax = 100_000
 
-// buckets is one token bucket per key, created on first use. A full bucket is
-// the same as a new one, so full buckets are dropped when the set grows past
-// bucketsMax; if it is still full, new keys share one overflow bucket rather
-// than wiping the counts of the keys already held.
+// buckets is one token bucket per key. A key without a bucket has a full
+// one, so buckets are made only when a token is taken, and full ones are
+// dropped when the set reaches bucketsMax (at most once a second, so that a
+// flood of new keys does not rescan the set each time). If it is still full,
+// new keys share one overflow bucket rather than wiping the counts of the
+// keys already held.
 type buckets struct {
 	n        int
 	window   time.Duration
 	mu       sync.Mutex
 	m        map[string]*rate.Limiter
 	overflow *rate.Limiter
+	pruned   time.Time
 }
 
 func newBuckets(n int, window time.Duration) *buckets {
 	return &buckets{n: n, window: window, m: map[string]*rate.Limiter{}, overflow: newBucket(n, window)}
 }
 
-func (b *buckets) get(key string, now time.Time) *rate.Limiter {
+// get returns key's bucket, making one if create is set; without create it
+// returns nil for a key whose bucket would be a new one.
+func (b *buckets) get(key string, now time.Time, create bool) *rate.Limiter {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if lim, ok := b.m[key]; ok {
 		return lim
 	}
-	if len(b.m) >= bucketsMax {
+	if len(b.m) >= bucketsMax && now.Sub(b.pruned) >= time.Second {
+		b.pruned = now
 		for k, lim := range b.m {
 			if lim.TokensAt(now) >= float64(b.n) {
 				delete(b.m, k)
 			}
 		}
-		if len(b.m) >= bucketsMax {
-			return b.overflow
-		}
+	}
+	switch {
+	case len(b.m) >= bucketsMax:
+		return b.overflow
+	case !create:
+		return nil
 	}
 	lim := newBucket(b.n, b.window)
 	b.m[key] = lim
@@ -161,7 +170,10 @@ func (b *buckets) get(key string, now time.Time) *rate.Limiter {
 
 // peek returns how long key must wait for one token, without taking it.
 func (b *buckets) peek(key string, now time.Time) time.Duration {
-	lim := b.get(key, now)
+	lim := b.get(key, now, false)
+	if lim == nil {
+		return 0
+	}
 	tokens := lim.TokensAt(now)
 	if tokens >= 1 {
 		return 0
@@ -170,7 +182,7 @@ func (b *buckets) peek(key string, now time.Time) time.Duration {
 }
 
 // take spends one of key's tokens, if it has one.
-func (b *buckets) take(key string, now time.Time) { b.get(key, now).AllowN(now, 1) }
+func (b *buckets) take(key string, now time.Time) { b.get(key, now, true).AllowN(now, 1) }
 
 type clientKeyType struct{}
 

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -117,7 +118,7 @@ func TestFailuresPerPairAddressAndAccount(t *testing.T) {
 	// Many addresses drain the account's bucket: new addresses wait, the
 	// owner's known one does not.
 	for i := range failuresPerAccount / failuresPerPair {
-		addr := "203.0.113." + string(rune('0'+i))
+		addr := "203.0.113." + strconv.Itoa(i)
 		for range failuresPerPair {
 			f.failed(owner, addr, now)
 		}
@@ -131,7 +132,7 @@ func TestFailuresPerPairAddressAndAccount(t *testing.T) {
 
 	// One address trying many accounts.
 	for i := range failuresPerAddress {
-		f.failed("user"+string(rune('a'+i%26))+string(rune('a'+i/26))+"@example.com", "192.0.2.50", now)
+		f.failed("user"+strconv.Itoa(i)+"@example.com", "192.0.2.50", now)
 	}
 	if w := f.wait("fresh@example.com", "192.0.2.50", now); w == 0 {
 		t.Error("the address bound does not hold")
@@ -158,4 +159,34 @@ func BenchmarkLimitsPerRequest(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestBucketsStayBounded: a set full of counting keys sends new keys to one
+// shared overflow bucket instead of forgetting the counts it holds; once
+// the held buckets have refilled, they are dropped and new keys get their
+// own again.
+func TestBucketsStayBounded(t *testing.T) {
+	b := newBuckets(1, time.Minute)
+	now := year2026
+	for i := range bucketsMax {
+		b.take(strconv.Itoa(i), now)
+	}
+	if w := b.peek("0", now); w != time.Minute {
+		t.Fatalf("a held key waits %v, want a minute", w)
+	}
+	if w := b.peek("new", now); w != 0 {
+		t.Fatalf("a new key waits %v before the overflow bucket is spent", w)
+	}
+	b.take("new", now)
+	if w := b.peek("other new", now); w != time.Minute {
+		t.Errorf("new keys do not share the overflow bucket: %v", w)
+	}
+	if w := b.peek("0", now); w != time.Minute {
+		t.Errorf("the held key was forgotten: waits %v", w)
+	}
+	later := now.Add(time.Minute)
+	b.take("fresh", later)
+	if len(b.m) != 1 || b.peek("fresh", later) != time.Minute || b.peek("other new", later) != 0 {
+		t.Errorf("after the refill: %d keys held, want only the fresh one", len(b.m))
+	}
 }
