@@ -28,17 +28,19 @@ type ServerOptions struct {
 
 // DefaultServerOptions are generous for API clients on slow links and short
 // for a client that trickles its request.
-var DefaultServerOptions = ServerOptions{
-	HeaderTimeout:  2 * time.Second,
-	ReadTimeout:    15 * time.Second,
-	WriteTimeout:   30 * time.Second,
-	IdleTimeout:    2 * time.Minute,
-	MaxConns:       1024,
-	ConnsPerClient: 64,
+func DefaultServerOptions() ServerOptions {
+	return ServerOptions{
+		HeaderTimeout:  2 * time.Second,
+		ReadTimeout:    15 * time.Second,
+		WriteTimeout:   30 * time.Second,
+		IdleTimeout:    2 * time.Minute,
+		MaxConns:       1024,
+		ConnsPerClient: 64,
+	}
 }
 
 func (o ServerOptions) withDefaults() ServerOptions {
-	d := DefaultServerOptions
+	d := DefaultServerOptions()
 	pick := func(v, def time.Duration) time.Duration {
 		if v == 0 {
 			return def

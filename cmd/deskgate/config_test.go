@@ -17,7 +17,7 @@ import (
 )
 
 func TestParseConfigLimits(t *testing.T) {
-	d := deskgate.DefaultServerOptions
+	d := deskgate.DefaultServerOptions()
 	for _, tc := range []struct {
 		name    string
 		args    []string

@@ -55,7 +55,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.ownerPassword, "owner-password", env("DESKGATE_OWNER_PASSWORD", ""), "account owner's password; generated and printed once when empty (DESKGATE_OWNER_PASSWORD)")
 	fs.StringVar(&c.ownerToken, "owner-token", env("DESKGATE_OWNER_TOKEN", ""), "account owner's API token (DESKGATE_OWNER_TOKEN)")
 	rateLimit := fs.String("rate-limit", env("DESKGATE_RATE_LIMIT", "700"), "requests a minute the account may make through both APIs, as the real service's default plan; 0 = unlimited (DESKGATE_RATE_LIMIT)")
-	d := deskgate.DefaultServerOptions
+	d := deskgate.DefaultServerOptions()
 	durations := []struct {
 		name string
 		to   *time.Duration
