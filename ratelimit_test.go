@@ -124,6 +124,10 @@ func TestRequestRateLimit(t *testing.T) {
 		if limit != "6" || remaining != strconv.Itoa(5-i) {
 			t.Errorf("%s %s: X-Rate-Limit %q, X-Rate-Limit-Remaining %q, want 6 and %d", tc.method, tc.path, limit, remaining, 5-i)
 		}
+		got := [3]string{r.header.Get("Ratelimit-Limit"), r.header.Get("Ratelimit-Remaining"), r.header.Get("Ratelimit-Reset")}
+		if want := [3]string{"6", strconv.Itoa(5 - i), strconv.Itoa(10 * (i + 1))}; got != want {
+			t.Errorf("%s %s: ratelimit-limit, -remaining, -reset %q, want %q", tc.method, tc.path, got, want)
+		}
 	}
 	golden(t, "v2/error_429_rate_limit.golden", v2dump(s.do(owner, "GET", "/api/v2/users/1", "", "")))
 	golden(t, "legacy/error_429_rate_limit.golden", s.do(owner, "GET", "/users/1.xml", "", "").dump())

@@ -24,10 +24,18 @@ const (
 const defaultExportRateLimit = 10
 
 // Quota is what is left of the limit a request was counted against, for the
-// X-Rate-Limit headers; Limit 0 means no limit applies.
+// rate-limit headers; Limit 0 means no limit applies.
 type Quota struct {
 	Limit     int // requests a minute
 	Remaining int
+	Reset     int // whole seconds until the full limit is available again
+}
+
+// quota describes lim at now.
+func quota(lim *rate.Limiter, now time.Time) Quota {
+	tokens := max(lim.TokensAt(now), 0)
+	missing := float64(lim.Burst()) - tokens
+	return Quota{Limit: lim.Burst(), Remaining: int(tokens), Reset: int(math.Ceil(missing / float64(lim.Limit())))}
 }
 
 // requestLimits holds the per-minute token buckets requests are counted
@@ -84,7 +92,7 @@ func (s *Service) admit(ctx context.Context, class RequestClass) (Quota, error) 
 	if c := l.classes[class]; c != nil {
 		lims = append(lims, c)
 	}
-	q := Quota{Limit: l.perMinute, Remaining: l.perMinute}
+	var q Quota
 	var granted []*rate.Reservation
 	for _, lim := range lims {
 		r := lim.ReserveN(now, 1)
@@ -93,11 +101,11 @@ func (s *Service) admit(ctx context.Context, class RequestClass) (Quota, error) 
 			for _, g := range granted {
 				g.CancelAt(now)
 			}
-			return Quota{Limit: lim.Burst()}, tooManyRequests(wait, "Rate limit exceeded")
+			return quota(lim, now), tooManyRequests(wait, "Rate limit exceeded")
 		}
 		granted = append(granted, r)
-		if left := int(lim.TokensAt(now)); left < q.Remaining {
-			q = Quota{Limit: lim.Burst(), Remaining: left}
+		if got := quota(lim, now); len(granted) == 1 || got.Remaining < q.Remaining {
+			q = got
 		}
 	}
 	return q, nil

@@ -25,7 +25,7 @@ func TestAdmitCountsTheAccountAndRefills(t *testing.T) {
 	other := WithActor(context.Background(), &Actor{ID: 2, Role: Agent})
 	for i, want := range []int{2, 1} {
 		q, err := s.Admit(ctx, Requests)
-		if err != nil || q != (Quota{Limit: 3, Remaining: want}) {
+		if err != nil || q != (Quota{Limit: 3, Remaining: want, Reset: 20 * (3 - want)}) {
 			t.Fatalf("request %d: %+v, %v", i+1, q, err)
 		}
 	}
@@ -34,7 +34,7 @@ func TestAdmitCountsTheAccountAndRefills(t *testing.T) {
 		t.Fatalf("third request: %+v, %v", q, err)
 	}
 	q, err := s.Admit(ctx, Requests)
-	if e := AsError(err); e.Kind != TooManyRequests || e.RetryAfter != 20 || q != (Quota{Limit: 3}) {
+	if e := AsError(err); e.Kind != TooManyRequests || e.RetryAfter != 20 || q != (Quota{Limit: 3, Reset: 60}) {
 		t.Fatalf("fourth request: %+v, %v (retry after %d)", q, err, e.RetryAfter)
 	}
 	clk.advance(19 * time.Second)
@@ -70,7 +70,7 @@ func TestAdmitExportClass(t *testing.T) {
 	ctx := WithActor(context.Background(), &Actor{ID: 1, Role: Admin})
 	for i := range defaultExportRateLimit {
 		q, err := s.Admit(ctx, ExportRequests)
-		if err != nil || q != (Quota{Limit: 10, Remaining: 9 - i}) {
+		if err != nil || q != (Quota{Limit: 10, Remaining: 9 - i, Reset: 6 * (i + 1)}) {
 			t.Fatalf("export %d: %+v, %v", i+1, q, err)
 		}
 	}

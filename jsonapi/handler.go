@@ -34,8 +34,13 @@ func (h *Handler) adapt(class domain.RequestClass, f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := h.svc.Admit(r.Context(), class)
 		if q.Limit > 0 {
-			w.Header().Set("X-Rate-Limit", strconv.Itoa(q.Limit))
-			w.Header().Set("X-Rate-Limit-Remaining", strconv.Itoa(q.Remaining))
+			// The Users API sends both generations of the headers.
+			hd := w.Header()
+			hd.Set("X-Rate-Limit", strconv.Itoa(q.Limit))
+			hd.Set("X-Rate-Limit-Remaining", strconv.Itoa(q.Remaining))
+			hd.Set("Ratelimit-Limit", strconv.Itoa(q.Limit))
+			hd.Set("Ratelimit-Remaining", strconv.Itoa(q.Remaining))
+			hd.Set("Ratelimit-Reset", strconv.Itoa(q.Reset))
 		}
 		if err == nil {
 			err = f(w, r)
