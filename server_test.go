@@ -161,7 +161,8 @@ func TestHeaderCap(t *testing.T) {
 // connection gives its place back.
 func TestConnectionsPerClient(t *testing.T) {
 	s := newServer(t, serverOptions{})
-	addr := realServer(t, s, deskgate.ServerOptions{ConnsPerClient: 3})
+	// Long timeouts: the held connections send nothing and must stay open.
+	addr := realServer(t, s, deskgate.ServerOptions{ConnsPerClient: 3, HeaderTimeout: time.Minute, ReadTimeout: time.Minute})
 	var held []net.Conn
 	for range 3 {
 		c, err := net.Dial("tcp", addr)
@@ -193,7 +194,7 @@ func TestConnectionsPerClient(t *testing.T) {
 	}
 	held[0].Close()
 	var err error
-	for range 50 { // the server notices the close when its read of held[0] ends
+	for range 500 { // the server notices the close when its read of held[0] ends
 		if err = get("127.0.0.1"); err == nil {
 			break
 		}
