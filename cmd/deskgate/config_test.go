@@ -34,8 +34,8 @@ func TestParseConfigLimits(t *testing.T) {
 		{name: "flag wins", args: []string{"-rate-limit", "10"}, env: map[string]string{"DESKGATE_RATE_LIMIT": "20"}, rate: 10, server: d},
 		{name: "negative rate", args: []string{"-rate-limit", "-1"}, wantErr: `rate limit must be a whole number from 0 up, not "-1"`},
 		{name: "no connections", args: []string{"-conns-per-client", "0"}, wantErr: `conns per client must be a whole number from 1 up, not "0"`},
-		{name: "bad duration", args: []string{"-read-timeout", "soon"}, wantErr: `read-timeout must be a positive duration such as 15s, not "soon"`},
-		{name: "zero duration", env: map[string]string{"DESKGATE_IDLE_TIMEOUT": "0s"}, wantErr: `idle-timeout must be a positive duration such as 15s, not "0s"`},
+		{name: "bad duration", args: []string{"-read-timeout", "soon"}, wantErr: `read timeout must be a positive duration such as 15s, not "soon"`},
+		{name: "zero duration", env: map[string]string{"DESKGATE_IDLE_TIMEOUT": "0s"}, wantErr: `idle timeout must be a positive duration such as 15s, not "0s"`},
 		{name: "read inside header", args: []string{"-read-timeout", "1s", "-header-timeout", "2s"}, wantErr: "read timeout 1s is shorter than the header timeout 2s, which it includes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

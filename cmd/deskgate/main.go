@@ -61,10 +61,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		to   *time.Duration
 		flag *string
 	}{
-		{"header-timeout", &c.server.HeaderTimeout, fs.String("header-timeout", env("DESKGATE_HEADER_TIMEOUT", d.HeaderTimeout.String()), "time a client has to send a request's headers (DESKGATE_HEADER_TIMEOUT)")},
-		{"read-timeout", &c.server.ReadTimeout, fs.String("read-timeout", env("DESKGATE_READ_TIMEOUT", d.ReadTimeout.String()), "time a client has to send a whole request, body included (DESKGATE_READ_TIMEOUT)")},
-		{"write-timeout", &c.server.WriteTimeout, fs.String("write-timeout", env("DESKGATE_WRITE_TIMEOUT", d.WriteTimeout.String()), "time from a request's headers to the end of its response (DESKGATE_WRITE_TIMEOUT)")},
-		{"idle-timeout", &c.server.IdleTimeout, fs.String("idle-timeout", env("DESKGATE_IDLE_TIMEOUT", d.IdleTimeout.String()), "time a keep-alive connection may wait for its next request (DESKGATE_IDLE_TIMEOUT)")},
+		{"header timeout", &c.server.HeaderTimeout, fs.String("header-timeout", env("DESKGATE_HEADER_TIMEOUT", d.HeaderTimeout.String()), "time a client has to send a request's headers (DESKGATE_HEADER_TIMEOUT)")},
+		{"read timeout", &c.server.ReadTimeout, fs.String("read-timeout", env("DESKGATE_READ_TIMEOUT", d.ReadTimeout.String()), "time a client has to send a whole request, body included (DESKGATE_READ_TIMEOUT)")},
+		{"write timeout", &c.server.WriteTimeout, fs.String("write-timeout", env("DESKGATE_WRITE_TIMEOUT", d.WriteTimeout.String()), "time from a request's headers to the end of its response (DESKGATE_WRITE_TIMEOUT)")},
+		{"idle timeout", &c.server.IdleTimeout, fs.String("idle-timeout", env("DESKGATE_IDLE_TIMEOUT", d.IdleTimeout.String()), "time a keep-alive connection may wait for its next request (DESKGATE_IDLE_TIMEOUT)")},
 	}
 	counts := []struct {
 		name string
