@@ -44,7 +44,6 @@ func quota(lim *rate.Limiter, now time.Time) Quota {
 // Requests without valid credentials are counted per client address instead,
 // so an anonymous flood cannot spend the account's budget.
 type requestLimits struct {
-	perMinute int
 	account   *rate.Limiter
 	anonymous *buckets
 	classes   map[RequestClass]*rate.Limiter
@@ -58,7 +57,6 @@ func newRequestLimits(perMinute, exportPerMinute int) *requestLimits {
 		exportPerMinute = defaultExportRateLimit
 	}
 	return &requestLimits{
-		perMinute: perMinute,
 		account:   newBucket(perMinute, time.Minute),
 		anonymous: newBuckets(perMinute, time.Minute),
 		classes:   map[RequestClass]*rate.Limiter{ExportRequests: newBucket(exportPerMinute, time.Minute)},
@@ -87,9 +85,9 @@ func (s *Service) admit(ctx context.Context, class RequestClass) (Quota, error) 
 	now := s.now()
 	lims := []*rate.Limiter{l.account}
 	if ActorFrom(ctx) == nil {
+		// Neither the account's budget nor a class's: those are the account's.
 		lims[0] = l.anonymous.get(clientKey(ctx), now, true)
-	}
-	if c := l.classes[class]; c != nil {
+	} else if c := l.classes[class]; c != nil {
 		lims = append(lims, c)
 	}
 	var q Quota

@@ -82,6 +82,10 @@ func TestAdmitExportClass(t *testing.T) {
 		t.Fatalf("after the exports: %+v, %v", q, err)
 	}
 	clk.advance(6 * time.Second)
+	// Anonymous requests cannot spend the account's exports.
+	if _, err := s.Admit(WithClient(context.Background(), "192.0.2.1"), ExportRequests); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Admit(ctx, ExportRequests); err != nil {
 		t.Fatal(err)
 	}
