@@ -143,12 +143,25 @@ func (s *server) do(c creds, method, path, contentType, body string) response {
 // fromAddress returns s with a client whose connections come from ip, a
 // loopback address other than 127.0.0.1: the server sees another client.
 func (s *server) fromAddress(ip string) *server {
+	s.t.Helper()
+	needAddress(s.t, ip)
 	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
 	c := *s
 	tr := &http.Transport{DialContext: dialer.DialContext}
 	s.t.Cleanup(tr.CloseIdleConnections)
 	c.from = &http.Client{Transport: tr}
 	return &c
+}
+
+// needAddress skips the test unless this machine has the loopback address
+// ip to connect from (Linux has all of 127/8; other systems only 127.0.0.1).
+func needAddress(t *testing.T, ip string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Skipf("no loopback address %s: %v", ip, err)
+	}
+	ln.Close()
 }
 
 // dump renders a response for a golden file: the status line, the headers

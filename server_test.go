@@ -189,6 +189,7 @@ func TestConnectionsPerClient(t *testing.T) {
 	if err := get("127.0.0.1"); err == nil {
 		t.Error("a fourth connection from 127.0.0.1 was served")
 	}
+	needAddress(t, "127.0.0.2")
 	if err := get("127.0.0.2"); err != nil {
 		t.Errorf("another address: %v", err)
 	}
