@@ -90,6 +90,12 @@ func open(ctx context.Context, path string, log *slog.Logger, with connector) (*
 	if err == nil {
 		err = db.migrate(ctx)
 	}
+	if err == nil {
+		// An up-to-date file needs no write to open: a write that changes
+		// nothing refuses a read-only one now, not at the first request
+		// that writes. (BEGIN IMMEDIATE alone succeeds on a read-only file.)
+		_, err = db.write.ExecContext(ctx, "DELETE FROM schema_version WHERE 0")
+	}
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("%s: %w", path, explainOpen(err))
