@@ -20,6 +20,9 @@ type Config struct {
 	// both APIs together; 0 = unlimited. ExportRateLimit is the incremental
 	// exports' own limit within it; 0 = 10, as the real service.
 	RateLimit, ExportRateLimit int
+	// AdminSetPasswords lets admins set other users' passwords (the real
+	// service's account setting, off by default).
+	AdminSetPasswords bool
 }
 
 // Service holds every rule of the Users API. Both front ends call it; it
@@ -30,6 +33,8 @@ type Service struct {
 	now       func() time.Time
 	random    io.Reader
 	cursorKey []byte
+
+	adminSetsPasswords bool
 
 	credentials *credentialCache
 	writes      atomic.Uint64 // bumped after every write transaction; stales cached credentials
@@ -67,14 +72,15 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 		return nil, err
 	}
 	return &Service{
-		store:       store,
-		seats:       cfg.AgentSeats,
-		now:         cfg.Now,
-		random:      cfg.Random,
-		cursorKey:   key,
-		credentials: newCredentialCache(cacheKey, cfg.LoginCache),
-		limits:      newRequestLimits(cfg.RateLimit, cfg.ExportRateLimit),
-		failures:    newFailures(),
+		store:              store,
+		seats:              cfg.AgentSeats,
+		now:                cfg.Now,
+		random:             cfg.Random,
+		cursorKey:          key,
+		adminSetsPasswords: cfg.AdminSetPasswords,
+		credentials:        newCredentialCache(cacheKey, cfg.LoginCache),
+		limits:             newRequestLimits(cfg.RateLimit, cfg.ExportRateLimit),
+		failures:           newFailures(),
 		// Half the cores at most hash passwords; the rest serve requests
 		// that are already authenticated.
 		hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),

@@ -23,6 +23,8 @@ var (
 		fields: timestamps(func(m GroupMembership) time.Time { return m.CreatedAt }, func(m GroupMembership) time.Time { return m.UpdatedAt })}
 	organizationMembershipSorting = sorting[OrganizationMembership]{id: func(m OrganizationMembership) int64 { return m.ID },
 		fields: timestamps(func(m OrganizationMembership) time.Time { return m.CreatedAt }, func(m OrganizationMembership) time.Time { return m.UpdatedAt })}
+	identitySorting = sorting[Identity]{id: func(i Identity) int64 { return i.ID },
+		fields: timestamps(func(i Identity) time.Time { return i.CreatedAt }, func(i Identity) time.Time { return i.UpdatedAt })}
 	// Compliance deletion statuses have no id of their own to sort by.
 	complianceSorting = byID(func(ComplianceDeletionStatus) int64 { return 0 })
 )

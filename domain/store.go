@@ -76,6 +76,8 @@ type Reader interface {
 	Organizations(ctx context.Context, w Window) ([]*Organization, error)
 	CountOrganizations(ctx context.Context) (int, error)
 
+	// Identities lists a user's identities in id order.
+	Identities(ctx context.Context, userID int64) ([]Identity, error)
 	GroupMemberships(ctx context.Context, userID int64) ([]GroupMembership, error)
 	OrganizationMemberships(ctx context.Context, userID int64) ([]OrganizationMembership, error)
 
@@ -95,15 +97,16 @@ type Tx interface {
 	Reader
 	// CountSeats counts active agents and admins.
 	CountSeats(ctx context.Context) (int, error)
-	// UserIDByEmail finds the user holding the email identity (case-insensitive), or 0.
-	UserIDByEmail(ctx context.Context, email string) (int64, error)
+	// UserIDByIdentity finds the user holding the identity of type t with the
+	// value (case-insensitive), or 0.
+	UserIDByIdentity(ctx context.Context, t IdentityType, value string) (int64, error)
 	// UserIDByExternalID finds the user with the external id (case-insensitive), or 0.
 	UserIDByExternalID(ctx context.Context, externalID string) (int64, error)
 	InsertUser(ctx context.Context, u *User) error // sets u.ID
 	UpdateUser(ctx context.Context, u *User) error
-	// AddEmailIdentity adds an email identity; a primary one demotes the
-	// user's previous primary email to a secondary identity.
-	AddEmailIdentity(ctx context.Context, userID int64, email string, primary, verified bool, now time.Time) error
+	InsertIdentity(ctx context.Context, i *Identity) error // sets i.ID
+	UpdateIdentity(ctx context.Context, i *Identity) error // value, verified, primary, updated_at
+	DeleteIdentity(ctx context.Context, id int64) error
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
 	AddToken(ctx context.Context, userID int64, tokenHash []byte, now time.Time) error
 	TouchLogin(ctx context.Context, userID int64, at time.Time) error

@@ -192,7 +192,7 @@ func (c *UserChanges) apply(u *User, v *invalid) {
 // validEmail checks the email address syntax; the address must be bare, with
 // a dotted domain, as the real service requires.
 func validEmail(s string) bool {
-	if len(s) > 254 || hasControl(s) {
+	if len(s) > 254 || invisible(s) {
 		return false
 	}
 	a, err := mail.ParseAddress(s)

@@ -192,6 +192,7 @@ func (s *Service) insertUser(ctx context.Context, tx Tx, c *UserChanges, owner b
 		s.checkEmail(ctx, tx, 0, email, &v)
 	}
 	s.checkExternalID(ctx, tx, u, c, &v)
+	s.checkPhone(ctx, tx, u, c, &v)
 	if c.Password != nil {
 		checkPasswordPolicy(*c.Password, email, &v)
 	}
@@ -202,16 +203,24 @@ func (s *Service) insertUser(ctx context.Context, tx Tx, c *UserChanges, owner b
 	if err := s.checkSeat(ctx, tx, nil, u); err != nil {
 		return nil, err
 	}
+	// The user has its identities from the moment it exists, whichever API made it.
 	if err := tx.InsertUser(ctx, u); err != nil {
 		return nil, err
 	}
 	if email != "" {
-		if err := tx.AddEmailIdentity(ctx, u.ID, email, true, u.Verified, now); err != nil {
+		if err := setUserEmail(ctx, tx, u, email, true, now); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.setPassword(ctx, tx, u.ID, c.Password); err != nil {
-		return nil, err
+	if u.Phone != "" {
+		if err := setUserPhone(ctx, tx, u, now); err != nil {
+			return nil, err
+		}
+	}
+	if c.Password != nil {
+		if err := s.storePassword(ctx, tx, u.ID, *c.Password); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.applyMemberships(ctx, tx, u, c, groups, now); err != nil {
 		return nil, err
@@ -274,6 +283,7 @@ func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChang
 		}
 	}
 	s.checkExternalID(ctx, tx, &u, c, &v)
+	s.checkPhone(ctx, tx, &u, c, &v)
 	if c.Password != nil {
 		checkPasswordPolicy(*c.Password, u.Email, &v)
 	}
@@ -284,20 +294,31 @@ func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChang
 	if err := s.checkSeat(ctx, tx, old, &u); err != nil {
 		return nil, err
 	}
+	// The phone identity changes first: the store keeps a phone on the user
+	// only while no primary phone identity holds it.
+	if c.Phone != nil || c.SharedPhoneNumber != nil {
+		if err := setUserPhone(ctx, tx, &u, now); err != nil {
+			return nil, err
+		}
+	}
 	u.UpdatedAt = now
 	if err := tx.UpdateUser(ctx, &u); err != nil {
 		return nil, err
 	}
 	if email != "" {
-		// On v2 a new email does not replace the primary one: it is added as
-		// a secondary identity (primary only if the user had none).
-		primary := old.Email == "" || c.ReplaceEmail
-		if err := tx.AddEmailIdentity(ctx, u.ID, email, primary, false, now); err != nil {
+		if err := setUserEmail(ctx, tx, &u, email, c.ReplaceEmail, now); err != nil {
 			return nil, err
 		}
 	}
-	if err := s.setPassword(ctx, tx, u.ID, c.Password); err != nil {
-		return nil, err
+	if c.Verified != nil {
+		if err := setEmailVerified(ctx, tx, u.ID, *c.Verified, now); err != nil {
+			return nil, err
+		}
+	}
+	if c.Password != nil {
+		if err := s.storePassword(ctx, tx, u.ID, *c.Password); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.applyMemberships(ctx, tx, &u, c, groups, now); err != nil {
 		return nil, err
@@ -370,10 +391,7 @@ func (s *Service) checkEmail(ctx context.Context, tx Tx, userID int64, email str
 		v.malformed("email", email)
 		return
 	}
-	holder, err := tx.UserIDByEmail(ctx, email)
-	if err == nil && holder != 0 && holder != userID {
-		v.taken("email", email)
-	}
+	s.checkHolder(ctx, tx, userID, IdentityEmail, email, "email", v)
 }
 
 func (s *Service) checkExternalID(ctx context.Context, tx Tx, u *User, c *UserChanges, v *invalid) {
@@ -383,34 +401,5 @@ func (s *Service) checkExternalID(ctx context.Context, tx Tx, u *User, c *UserCh
 	holder, err := tx.UserIDByExternalID(ctx, u.ExternalID)
 	if err == nil && holder != 0 && holder != u.ID {
 		v.taken("external_id", u.ExternalID)
-	}
-}
-
-func (s *Service) setPassword(ctx context.Context, tx Tx, userID int64, password *string) error {
-	if password == nil {
-		return nil
-	}
-	hash, err := s.hashPassword(ctx, *password)
-	if err != nil {
-		return err
-	}
-	return tx.SetPasswordHash(ctx, userID, hash)
-}
-
-const minPasswordLen = 5
-
-// PasswordRequirements describes the password policy in force.
-func PasswordRequirements() []string {
-	return []string{"must be at least 5 characters", "must be different from email address"}
-}
-
-func checkPasswordPolicy(password, email string, v *invalid) {
-	switch {
-	case len(password) < minPasswordLen:
-		v.unacceptable("password", "must be at least 5 characters")
-	case email != "" && strings.EqualFold(password, email):
-		v.unacceptable("password", "must be different from email address")
-	case len(password) > 1024:
-		v.unacceptable("password", "is too long")
 	}
 }

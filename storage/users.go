@@ -13,13 +13,21 @@ import (
 )
 
 // userColumns is the one SELECT list for users; scanUser reads it. The
-// primary email and the default organization are derived from their tables.
+// primary email, the phone, verified and the default organization are
+// derived from their tables: the email is the primary email identity, and
+// verified follows it (users without an email keep their own flag); the
+// phone is the primary phone_number identity, else a number kept on the user
+// (a shared one), which migration 0003's triggers clear whenever a primary
+// phone identity exists.
 // The last column tells whether the user has group memberships, so that most
 // users (end users have none) cost no second query.
 const userColumns = `u.id, u.name,
 	coalesce((SELECT value FROM identities WHERE user_id = u.id AND type = 'email' AND is_primary), ''),
-	u.role, u.restriction, u.active, u.verified, u.suspended, u.owner, coalesce(u.external_id, ''),
-	u.alias, u.phone, u.shared_phone_number, u.notes, u.details, u.signature, u.locale, u.time_zone,
+	u.role, u.restriction, u.active,
+	coalesce((SELECT verified FROM identities WHERE user_id = u.id AND type = 'email' AND is_primary), u.verified),
+	u.suspended, u.owner, coalesce(u.external_id, ''), u.alias,
+	coalesce((SELECT value FROM identities WHERE user_id = u.id AND type = 'phone_number' AND is_primary), u.phone),
+	u.shared_phone_number, u.notes, u.details, u.signature, u.locale, u.time_zone,
 	u.time_format, coalesce((SELECT organization_id FROM organization_memberships WHERE user_id = u.id AND is_default), 0),
 	coalesce(u.custom_role_id, 0), u.moderator, u.only_private_comments, u.tags, u.user_fields,
 	u.created_at, u.updated_at, coalesce(u.last_login_at, 0),
@@ -268,15 +276,6 @@ func (t *txStore) CountSeats(ctx context.Context) (int, error) {
 	return t.CountUsers(ctx, domain.UserFilter{Roles: []domain.Role{domain.Agent, domain.Admin}})
 }
 
-func (t *txStore) UserIDByEmail(ctx context.Context, email string) (int64, error) {
-	var id int64
-	err := t.q.QueryRowContext(ctx, "SELECT user_id FROM identities WHERE type = 'email' AND value = ? COLLATE NOCASE", email).Scan(&id)
-	if err == sql.ErrNoRows {
-		return 0, nil
-	}
-	return id, err
-}
-
 func (t *txStore) UserIDByExternalID(ctx context.Context, externalID string) (int64, error) {
 	var id int64
 	err := t.q.QueryRowContext(ctx, "SELECT id FROM users WHERE external_id = ? COLLATE NOCASE", externalID).Scan(&id)
@@ -327,22 +326,6 @@ func (t *txStore) InsertUser(ctx context.Context, u *domain.User) error {
 func (t *txStore) UpdateUser(ctx context.Context, u *domain.User) error {
 	sets := strings.ReplaceAll(strings.Join(strings.Fields(userSets), " "), ",", " = ?,") + " = ?"
 	_, err := t.q.ExecContext(ctx, "UPDATE users SET "+sets+" WHERE id = ?", append(userValues(u), u.ID)...)
-	return constraint(err)
-}
-
-func (t *txStore) AddEmailIdentity(ctx context.Context, userID int64, email string, primary, verified bool, now time.Time) error {
-	if primary {
-		_, err := t.q.ExecContext(ctx, `UPDATE identities SET is_primary = 0, updated_at = ?
-			WHERE user_id = ? AND type = 'email' AND is_primary`, now.Unix(), userID)
-		if err != nil {
-			return err
-		}
-	}
-	// An address the user already has is promoted rather than added twice.
-	_, err := t.q.ExecContext(ctx, `INSERT INTO identities (user_id, type, value, verified, is_primary, created_at, updated_at)
-		VALUES (?, 'email', ?, ?, ?, ?, ?)
-		ON CONFLICT (type, value COLLATE NOCASE) DO UPDATE SET is_primary = excluded.is_primary, updated_at = excluded.updated_at
-		WHERE identities.user_id = excluded.user_id`, userID, email, verified, primary, now.Unix(), now.Unix())
 	return constraint(err)
 }
 

@@ -1,0 +1,118 @@
+package domain
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+)
+
+// passwordRule is one rule of the password policy: the sentence the
+// requirements endpoint lists and the test every set or change applies, in
+// one table so that the two cannot drift apart.
+type passwordRule struct {
+	requirement string                            // "must be at least 5 characters"
+	code        string                            // the error code of a broken rule
+	broken      func(password, email string) bool // email is the user's primary address, "" if none
+}
+
+var passwordPolicy = []passwordRule{
+	{"must be at least 5 characters", "TooShort", func(p, _ string) bool { return utf8.RuneCountInString(p) < 5 }},
+	{"must be at most 128 characters", "TooLong", func(p, _ string) bool { return utf8.RuneCountInString(p) > 128 }},
+	{"must be different from email address", "SameAsEmail", func(p, email string) bool { return email != "" && strings.EqualFold(p, email) }},
+}
+
+// checkPasswordPolicy reports every rule the password breaks.
+func checkPasswordPolicy(password, email string, v *invalid) {
+	for _, r := range passwordPolicy {
+		if r.broken(password, email) {
+			v.add("password", r.code, "Password "+r.requirement, "Password: "+r.requirement)
+		}
+	}
+}
+
+// PasswordRequirements describes the password policy to a user, as the
+// requirements endpoint lists it. Agents ask about anyone, end users about
+// themselves.
+func (s *Service) PasswordRequirements(ctx context.Context, userID int64) ([]string, error) {
+	if _, err := s.visibleUser(ctx, s.store, userID); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(passwordPolicy))
+	for i, r := range passwordPolicy {
+		out[i] = r.requirement
+	}
+	return out, nil
+}
+
+var errAdminPasswords = &Error{Kind: Forbidden, Msg: "Admins cannot set passwords on this account; the owner enables it with -admin-set-passwords (DESKGATE_ADMIN_SET_PASSWORDS=true)"}
+
+// SetPassword sets a user's password without the old one: admins only, and
+// only when the account allows it (off by default, as on the real service).
+// Nobody but the owner sets the owner's.
+func (s *Service) SetPassword(ctx context.Context, userID int64, password string) error {
+	a, err := admin(ctx)
+	if err != nil {
+		return err
+	}
+	if !s.adminSetsPasswords {
+		return errAdminPasswords
+	}
+	return s.inTx(ctx, func(tx Tx) error {
+		u, err := tx.UserByID(ctx, userID)
+		switch {
+		case err != nil:
+			return err
+		case u.Owner && a.ID != u.ID:
+			return &Error{Kind: Forbidden, Msg: "Only the account owner can set the owner's password"}
+		}
+		return s.replacePassword(ctx, tx, u, password)
+	})
+}
+
+// ChangePassword changes the actor's own password, proved by the previous
+// one. The previous password is checked the way Basic authentication checks
+// it, so that whatever guards sign-in guards this too.
+func (s *Service) ChangePassword(ctx context.Context, userID int64, previous, password string) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	if a.ID != userID {
+		return &Error{Kind: Forbidden, Msg: "You can only change your own password"}
+	}
+	u, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Authenticate(ctx, u.Email, previous); KindOf(err) == Unauthenticated {
+		var v invalid
+		v.add("previous_password", "InvalidValue", "Previous password is incorrect", "Previous password: is incorrect")
+		return v.err()
+	} else if err != nil {
+		return err
+	}
+	return s.inTx(ctx, func(tx Tx) error { return s.replacePassword(ctx, tx, u, password) })
+}
+
+// replacePassword checks the policy and stores the new password.
+func (s *Service) replacePassword(ctx context.Context, tx Tx, u *User, password string) error {
+	var v invalid
+	checkPasswordPolicy(password, u.Email, &v)
+	if err := v.err(); err != nil {
+		return err
+	}
+	return s.storePassword(ctx, tx, u.ID, password)
+}
+
+// storePassword is the one place a password is written: user create and
+// update, SetPassword and ChangePassword all end here. What a password change
+// must also end belongs here. Cached credentials need nothing: the write
+// generation this transaction bumps makes every cached check stale, and the
+// old password no longer matches the new hash.
+func (s *Service) storePassword(ctx context.Context, tx Tx, userID int64, password string) error {
+	hash, err := s.hashPassword(ctx, password)
+	if err != nil {
+		return err
+	}
+	return tx.SetPasswordHash(ctx, userID, hash)
+}

@@ -1,0 +1,59 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+const identityColumns = "id, user_id, type, value, verified, is_primary, undeliverable_count, created_at, updated_at"
+
+func (r reader) Identities(ctx context.Context, userID int64) ([]domain.Identity, error) {
+	rows, err := r.q.QueryContext(ctx, "SELECT "+identityColumns+" FROM identities WHERE user_id = ? ORDER BY id", userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.Identity
+	for rows.Next() {
+		var i domain.Identity
+		var created, updated int64
+		if err := rows.Scan(&i.ID, &i.UserID, &i.Type, &i.Value, &i.Verified, &i.Primary, &i.UndeliverableCount, &created, &updated); err != nil {
+			return nil, err
+		}
+		i.CreatedAt, i.UpdatedAt = unix(created), unix(updated)
+		out = append(out, i)
+	}
+	return out, rows.Err()
+}
+
+func (t *txStore) UserIDByIdentity(ctx context.Context, typ domain.IdentityType, value string) (int64, error) {
+	var id int64
+	err := t.q.QueryRowContext(ctx, "SELECT user_id FROM identities WHERE type = ? AND value = ? COLLATE NOCASE", typ, value).Scan(&id)
+	if err == sql.ErrNoRows {
+		return 0, nil
+	}
+	return id, err
+}
+
+func (t *txStore) InsertIdentity(ctx context.Context, i *domain.Identity) error {
+	res, err := t.q.ExecContext(ctx, `INSERT INTO identities (user_id, type, value, verified, is_primary, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, i.UserID, i.Type, i.Value, i.Verified, i.Primary, i.CreatedAt.Unix(), i.UpdatedAt.Unix())
+	if err != nil {
+		return constraint(err)
+	}
+	i.ID, err = res.LastInsertId()
+	return err
+}
+
+func (t *txStore) UpdateIdentity(ctx context.Context, i *domain.Identity) error {
+	_, err := t.q.ExecContext(ctx, "UPDATE identities SET value = ?, verified = ?, is_primary = ?, updated_at = ? WHERE id = ?",
+		i.Value, i.Verified, i.Primary, i.UpdatedAt.Unix(), i.ID)
+	return constraint(err)
+}
+
+func (t *txStore) DeleteIdentity(ctx context.Context, id int64) error {
+	_, err := t.q.ExecContext(ctx, "DELETE FROM identities WHERE id = ?", id)
+	return err
+}
