@@ -65,8 +65,9 @@ type server struct {
 }
 
 type serverOptions struct {
-	seats     int
-	rateLimit int // requests a minute; 0 = unlimited
+	seats             int
+	rateLimit         int // requests a minute; 0 = unlimited
+	adminSetPasswords bool
 }
 
 func newServer(t *testing.T, opts serverOptions) *server {
@@ -79,10 +80,11 @@ func newServer(t *testing.T, opts serverOptions) *server {
 	}
 	clk := &clock{now: time.Date(2026, 5, 15, 18, 7, 57, 0, time.UTC)}
 	svc, err := domain.NewService(ctx, db, domain.Config{
-		AgentSeats: opts.seats,
-		RateLimit:  opts.rateLimit,
-		Now:        clk.Now,
-		Random:     rand.NewChaCha8([32]byte{}), // deterministic salts and tokens
+		AgentSeats:        opts.seats,
+		RateLimit:         opts.rateLimit,
+		AdminSetPasswords: opts.adminSetPasswords,
+		Now:               clk.Now,
+		Random:            rand.NewChaCha8([32]byte{}), // deterministic salts and tokens
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -101,9 +102,13 @@ func (v *invalid) blank(field string) {
 	v.add(field, "BlankValue", h+" cannot be blank", h+": is too short (minimum is 1 characters)")
 }
 
-// malformed reports a value that is not well formed.
+// malformed reports a value that is not well formed. A value with invisible
+// characters is shown quoted and escaped, so the client sees what is wrong.
 func (v *invalid) malformed(field, value string) {
 	h := humanize(field)
+	if invisible(value) {
+		value = strconv.QuoteToASCII(value)
+	}
 	v.add(field, "InvalidFormat", h+" is invalid", h+": "+value+" is not properly formatted")
 }
 

@@ -48,9 +48,10 @@ func badBody(msg string) error {
 	return &domain.Error{Kind: domain.BadRequest, Code: "BadRequest", Msg: msg}
 }
 
-// decode reads a JSON body wrapped under key ({"user": {…}}) into dst. A
-// value of the wrong type names the attribute, as the real service does. An
-// anonymous caller's body is never parsed.
+// decode reads a JSON body wrapped under key ({"user": {…}}) into dst; an
+// empty key reads a bare object ({"password": …}). A value of the wrong type
+// names the attribute, as the real service does. An anonymous caller's body
+// is never parsed.
 func decode(r *http.Request, key string, dst any) error {
 	if err := domain.Authenticated(r.Context()); err != nil {
 		return err
@@ -63,16 +64,20 @@ func decode(r *http.Request, key string, dst any) error {
 	if err := json.Unmarshal(body, &wrapper); err != nil {
 		return badBody("The body is not a JSON object: " + jsonProblem(err))
 	}
-	inner, ok := wrapper[key]
-	if !ok || bytes.Equal(bytes.TrimSpace(inner), []byte("null")) {
-		return badBody(`Expected a JSON object under "` + key + `", e.g. {"` + key + `": {…}}`)
+	inner := json.RawMessage(body)
+	if key != "" {
+		var ok bool
+		inner, ok = wrapper[key]
+		if !ok || bytes.Equal(bytes.TrimSpace(inner), []byte("null")) {
+			return badBody(`Expected a JSON object under "` + key + `", e.g. {"` + key + `": {…}}`)
+		}
 	}
 	if err := json.Unmarshal(inner, dst); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			attr := key // the wrapped value itself is not an object
-			if te.Field != "" {
-				attr += "." + te.Field
+			attr := strings.TrimPrefix(key+"."+te.Field, ".")
+			if te.Field == "" {
+				attr = key // the wrapped value itself is not an object
 			}
 			return &attributeError{attribute: attr, want: wantType(te.Type.String())}
 		}

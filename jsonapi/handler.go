@@ -86,6 +86,14 @@ func (h *Handler) created(w http.ResponseWriter, r *http.Request, key, collectio
 	writeJSON(w, http.StatusCreated, map[string]any{key: record})
 }
 
+// emptyOK answers 200 with an empty body, as the real service does for
+// request_verification and the password changes.
+func emptyOK(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusOK)
+}
+
 // noContent answers 204, as the v2 API does for deletions of memberships,
 // groups and organizations.
 func noContent(w http.ResponseWriter) {

@@ -11,12 +11,13 @@ import (
 // Group and organization memberships share their handlers' shape; these
 // builders take the service method and the encoder of each.
 
-// userAndMembership reads the {user_id} and {membership_id} of a route.
-func userAndMembership(r *http.Request) (userID, membershipID int64, err error) {
+// userAndRecord reads the {user_id} of a route and the id of the user's
+// record named idVar ({membership_id}, {identity_id}).
+func userAndRecord(r *http.Request, idVar string) (userID, id int64, err error) {
 	if userID, err = pathID(r, "user_id"); err == nil {
-		membershipID, err = pathID(r, "membership_id")
+		id, err = pathID(r, idVar)
 	}
-	return userID, membershipID, err
+	return userID, id, err
 }
 
 // listOfUser serves a paged list of one user's records under key.
@@ -41,11 +42,12 @@ func listOfUser[T, J any](h *Handler, key string,
 	}
 }
 
-// showMembership serves one membership of a user under key.
-func showMembership[T, J any](key string, show func(context.Context, int64, int64) (*T, error),
+// oneOfUser answers with one record of a user under key, as a show or a
+// change (verify) returns it.
+func oneOfUser[T, J any](key, idVar string, show func(context.Context, int64, int64) (*T, error),
 	encode func(*http.Request, *T) J) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		userID, id, err := userAndMembership(r)
+		userID, id, err := userAndRecord(r, idVar)
 		if err != nil {
 			return err
 		}
@@ -58,10 +60,10 @@ func showMembership[T, J any](key string, show func(context.Context, int64, int6
 	}
 }
 
-// deleteMembership removes one membership of a user: 204.
-func deleteMembership(del func(context.Context, int64, int64) error) handlerFunc {
+// deleteOfUser removes one record of a user: 204.
+func deleteOfUser(idVar string, del func(context.Context, int64, int64) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		userID, id, err := userAndMembership(r)
+		userID, id, err := userAndRecord(r, idVar)
 		if err != nil {
 			return err
 		}
@@ -73,12 +75,12 @@ func deleteMembership(del func(context.Context, int64, int64) error) handlerFunc
 	}
 }
 
-// makeDefaultMembership makes a membership the default and answers with all
-// of the user's memberships under key.
-func makeDefaultMembership[T, J any](key string, makeDefault func(context.Context, int64, int64) ([]T, error),
+// makeDefaultOfUser makes a record of a user the default (or primary) one
+// and answers with all of the user's records under key.
+func makeDefaultOfUser[T, J any](key, idVar string, makeDefault func(context.Context, int64, int64) ([]T, error),
 	encode func(*http.Request, []T) []J) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		userID, id, err := userAndMembership(r)
+		userID, id, err := userAndRecord(r, idVar)
 		if err != nil {
 			return err
 		}

@@ -18,13 +18,14 @@ func (h *Handler) Routes(r *mux.Router) {
 		r.Handle("/api/v2"+path+json, h.adapt(domain.Requests, f)).Methods(method)
 	}
 	const (
-		user   = "/users/{user_id:[0-9]+}"
-		gm     = user + "/group_memberships"
-		om     = user + "/organization_memberships"
-		get    = http.MethodGet
-		post   = http.MethodPost
-		put    = http.MethodPut
-		delete = http.MethodDelete
+		user       = "/users/{user_id:[0-9]+}"
+		gm         = user + "/group_memberships"
+		om         = user + "/organization_memberships"
+		identities = user + "/identities"
+		get        = http.MethodGet
+		post       = http.MethodPost
+		put        = http.MethodPut
+		delete     = http.MethodDelete
 	)
 	route(get, "/users", h.listUsers)
 	route(post, "/users", h.createUser)
@@ -37,18 +38,18 @@ func (h *Handler) Routes(r *mux.Router) {
 	route(get, user+"/related", h.related)
 	route(get, user+"/compliance_deletion_statuses", h.complianceDeletionStatuses)
 
-	const membership = "/{membership_id:[0-9]+}"
+	const membership, mid = "/{membership_id:[0-9]+}", "membership_id"
 	route(get, gm, listOfUser(h, "group_memberships", h.svc.GroupMemberships, h.groupMemberships))
 	route(post, gm, h.createGroupMembership)
-	route(get, gm+membership, showMembership("group_membership", h.svc.GroupMembership, h.groupMembership))
-	route(delete, gm+membership, deleteMembership(h.svc.DeleteGroupMembership))
-	route(put, gm+membership+"/make_default", makeDefaultMembership("group_memberships", h.svc.MakeDefaultGroupMembership, h.groupMemberships))
+	route(get, gm+membership, oneOfUser("group_membership", mid, h.svc.GroupMembership, h.groupMembership))
+	route(delete, gm+membership, deleteOfUser(mid, h.svc.DeleteGroupMembership))
+	route(put, gm+membership+"/make_default", makeDefaultOfUser("group_memberships", mid, h.svc.MakeDefaultGroupMembership, h.groupMemberships))
 
 	route(get, om, listOfUser(h, "organization_memberships", h.svc.OrganizationMemberships, h.organizationMemberships))
 	route(post, om, h.createOrganizationMembership)
-	route(get, om+membership, showMembership("organization_membership", h.svc.OrganizationMembership, h.organizationMembership))
-	route(delete, om+membership, deleteMembership(h.svc.DeleteOrganizationMembership))
-	route(put, om+membership+"/make_default", makeDefaultMembership("organization_memberships", h.svc.MakeDefaultOrganizationMembership, h.organizationMemberships))
+	route(get, om+membership, oneOfUser("organization_membership", mid, h.svc.OrganizationMembership, h.organizationMembership))
+	route(delete, om+membership, deleteOfUser(mid, h.svc.DeleteOrganizationMembership))
+	route(put, om+membership+"/make_default", makeDefaultOfUser("organization_memberships", mid, h.svc.MakeDefaultOrganizationMembership, h.organizationMemberships))
 	// The account-wide lists and creates, which go-zendesk's membership methods use.
 	route(get, "/group_memberships", listOfAccount(h, "group_memberships", "group_id", h.svc.AccountGroupMemberships, h.groupMemberships))
 	route(post, "/group_memberships", h.createGroupMembership)
@@ -56,6 +57,20 @@ func (h *Handler) Routes(r *mux.Router) {
 	route(post, "/organization_memberships", h.createOrganizationMembership)
 	route(put, user+"/organizations/{organization_id:[0-9]+}/make_default", h.makeDefaultOrganization)
 	route(delete, user+"/organizations/{organization_id:[0-9]+}", h.unassignOrganization)
+
+	const identity, iid = identities + "/{identity_id:[0-9]+}", "identity_id"
+	route(get, identities, h.listIdentities)
+	route(post, identities, h.createIdentity)
+	route(get, identity, oneOfUser("identity", iid, h.svc.Identity, h.identity))
+	route(put, identity, h.updateIdentity)
+	route(delete, identity, deleteOfUser(iid, h.svc.DeleteIdentity))
+	route(put, identity+"/make_primary", makeDefaultOfUser("identities", iid, h.svc.MakePrimaryIdentity, h.identities))
+	route(put, identity+"/verify", oneOfUser("identity", iid, h.svc.VerifyIdentity, h.identity))
+	route(put, identity+"/request_verification", h.requestVerification)
+
+	route(post, user+"/password", h.setPassword)
+	route(put, user+"/password", h.changePassword)
+	route(get, user+"/password/requirements", h.passwordRequirements)
 
 	route(get, "/groups", h.listGroups)
 	route(post, "/groups", h.createGroup)

@@ -32,6 +32,7 @@ func main() {
 type config struct {
 	addr, db, baseURL                     string
 	agentSeats, rateLimit                 int
+	adminSetPasswords                     bool
 	ownerEmail, ownerPassword, ownerToken string
 	ownerGiven                            []string // the owner settings given, by flag name
 	server                                deskgate.ServerOptions
@@ -77,6 +78,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"max conns", &c.server.MaxConns, 1, fs.String("max-conns", env("DESKGATE_MAX_CONNS", strconv.Itoa(d.MaxConns)), "open connections in all; more wait to be accepted (DESKGATE_MAX_CONNS)")},
 		{"conns per client", &c.server.ConnsPerClient, 1, fs.String("conns-per-client", env("DESKGATE_CONNS_PER_CLIENT", strconv.Itoa(d.ConnsPerClient)), "open connections from one client address; more are closed at once (DESKGATE_CONNS_PER_CLIENT)")},
 	}
+	adminSet, err := strconv.ParseBool(env("DESKGATE_ADMIN_SET_PASSWORDS", "false"))
+	if err != nil {
+		return c, fmt.Errorf("admin set passwords must be true or false, not %q", getenv("DESKGATE_ADMIN_SET_PASSWORDS"))
+	}
+	fs.BoolVar(&c.adminSetPasswords, "admin-set-passwords", adminSet, "let admins set other users' passwords, off by default as on the real service (DESKGATE_ADMIN_SET_PASSWORDS)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -127,7 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer db.Close()
-	svc, err := domain.NewService(ctx, db, domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit})
+	svc, err := domain.NewService(ctx, db, domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, AdminSetPasswords: cfg.adminSetPasswords})
 	if err != nil {
 		return err
 	}
