@@ -313,3 +313,63 @@ func TestCrossProtocolDefaultGroup(t *testing.T) {
 		t.Errorf("group 1 %+v, want the public default group Support", g.Group)
 	}
 }
+
+// TestCrossProtocolIdentities: the legacy <email> and <is-verified> are the
+// primary email identity v2 manages, in both directions.
+func TestCrossProtocolIdentities(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	id := s.legacyCreate(`<user><name>Al Mover</name><email>al@example.com</email></user>`)
+	legacyShow := func() legacyUser {
+		t.Helper()
+		r := s.do(owner, "GET", fmt.Sprintf("/users/%d.xml", id), "", "")
+		legacyWant(t, r, 200)
+		return readLegacy(t, r)
+	}
+	primaryEmail := func() v2Identity {
+		t.Helper()
+		for _, i := range s.identities(owner, id) {
+			if i.Type == "email" && i.Primary {
+				return i
+			}
+		}
+		t.Fatal("no primary email identity")
+		return v2Identity{}
+	}
+	first := primaryEmail()
+	if l := legacyShow(); l.Email != "al@example.com" || l.Verified {
+		t.Fatalf("legacy after create: %s verified %t", l.Email, l.Verified)
+	}
+
+	// Made primary and verified in v2: the legacy <email> and <is-verified>.
+	work := s.addIdentity(owner, id, `{"type":"email","value":"al.work@example.com"}`)
+	v2Want(t, s.do(owner, "PUT", identityPath(id, work, "/make_primary"), "", ""), 200)
+	if l := legacyShow(); l.Email != "al.work@example.com" || l.Verified {
+		t.Errorf("legacy after v2 make_primary: %s verified %t", l.Email, l.Verified)
+	}
+	v2Want(t, s.do(owner, "PUT", identityPath(id, work, "/verify"), "", ""), 200)
+	if l := legacyShow(); !l.Verified {
+		t.Error("legacy is-verified after v2 verify: false")
+	}
+
+	// A legacy email change replaces the primary identity's value, unverified.
+	legacyWant(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType, `<user><email>al.new@example.com</email></user>`), 200)
+	if p := primaryEmail(); p.ID != work || p.Value != "al.new@example.com" || p.Verified {
+		t.Errorf("primary identity after a legacy email change: %+v", p)
+	}
+	if l := legacyShow(); l.Verified {
+		t.Error("legacy is-verified true for an address nobody verified")
+	}
+	// Legacy is-verified writes the primary identity's verified.
+	legacyWant(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType, `<user><is-verified>true</is-verified></user>`), 200)
+	if p := primaryEmail(); !p.Verified || !readV2User(t, s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%d", id), "", "")).Verified {
+		t.Errorf("after legacy is-verified: %+v", p)
+	}
+	// A legacy <email> the user already has as a secondary becomes primary.
+	legacyWant(t, s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType, `<user><email>AL@example.com</email></user>`), 200)
+	if p := primaryEmail(); p.ID != first.ID || len(s.identities(owner, id)) != 2 {
+		t.Errorf("after a legacy email of a secondary identity: %+v of %d", p, len(s.identities(owner, id)))
+	}
+	golden(t, "cross/identities.golden", sideBySide(t,
+		s.do(owner, "GET", fmt.Sprintf("/users/%d.xml", id), "", ""),
+		s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%d/identities", id), "", "")))
+}

@@ -85,6 +85,30 @@ func (sc *identityScope) find(id int64) (int, error) {
 	return i, nil
 }
 
+// changeIdentities runs fn on a user's identities in one write transaction,
+// after checking that the actor may do need; id, when not 0, must name one
+// of them, and fn gets its index. The user's updated_at follows the change:
+// its email, phone or verified may have changed with it.
+func (s *Service) changeIdentities(ctx context.Context, userID, id int64, need identityNeed, fn func(tx Tx, sc *identityScope, i int, now time.Time) error) error {
+	return s.inTx(ctx, func(tx Tx) error {
+		sc, err := s.identityScope(ctx, tx, userID, need)
+		if err != nil {
+			return err
+		}
+		i := -1
+		if id != 0 {
+			if i, err = sc.find(id); err != nil {
+				return err
+			}
+		}
+		now := s.Now()
+		if err := fn(tx, sc, i, now); err != nil {
+			return err
+		}
+		return tx.TouchUser(ctx, userID, now)
+	})
+}
+
 // Identities lists a user's identities of the given types (all when none),
 // in id order.
 func (s *Service) Identities(ctx context.Context, userID int64, types []IdentityType, p PageRequest) ([]Identity, PageInfo, error) {
@@ -128,11 +152,7 @@ type NewIdentity struct {
 // or value and for a value the user or another user already has.
 func (s *Service) CreateIdentity(ctx context.Context, userID int64, in NewIdentity) (*Identity, error) {
 	var out *Identity
-	err := s.inTx(ctx, func(tx Tx) error {
-		sc, err := s.identityScope(ctx, tx, userID, manageIdentities)
-		if err != nil {
-			return err
-		}
+	err := s.changeIdentities(ctx, userID, 0, manageIdentities, func(tx Tx, sc *identityScope, _ int, now time.Time) error {
 		var v invalid
 		if value, ok := checkIdentityValue(in.Type, in.Value, &v); ok {
 			s.checkNewValue(ctx, tx, sc, in.Type, value, &v)
@@ -144,9 +164,9 @@ func (s *Service) CreateIdentity(ctx context.Context, userID int64, in NewIdenti
 		if err := mayVerify(sc.user, in.Type, in.Verified); err != nil {
 			return err
 		}
-		now := s.Now()
 		n := Identity{UserID: userID, Type: in.Type, Value: in.Value, Verified: in.Verified,
 			Primary: in.Primary || primaryOf(sc.ids, in.Type) < 0, CreatedAt: now, UpdatedAt: now}
+		var err error
 		if out, err = addIdentity(ctx, tx, sc.ids, n); err != nil {
 			return err
 		}
@@ -170,15 +190,7 @@ type IdentityChanges struct {
 // is unverified unless Verified says otherwise.
 func (s *Service) UpdateIdentity(ctx context.Context, userID, id int64, c IdentityChanges) (*Identity, error) {
 	var out *Identity
-	err := s.inTx(ctx, func(tx Tx) error {
-		sc, err := s.identityScope(ctx, tx, userID, manageIdentities)
-		if err != nil {
-			return err
-		}
-		i, err := sc.find(id)
-		if err != nil {
-			return err
-		}
+	err := s.changeIdentities(ctx, userID, id, manageIdentities, func(tx Tx, sc *identityScope, i int, now time.Time) error {
 		n := sc.ids[i]
 		var v invalid
 		if c.Value != nil {
@@ -198,12 +210,9 @@ func (s *Service) UpdateIdentity(ctx context.Context, userID, id int64, c Identi
 			}
 			n.Verified = *c.Verified
 		}
-		n.UpdatedAt = s.Now()
-		if err := tx.UpdateIdentity(ctx, &n); err != nil {
-			return err
-		}
+		n.UpdatedAt = now
 		out = &n
-		return nil
+		return tx.UpdateIdentity(ctx, &n)
 	})
 	return out, err
 }
@@ -228,15 +237,7 @@ func mayVerify(u *User, t IdentityType, verified bool) error {
 // primary email stays while it has others (make another primary first). A
 // deleted primary of another type hands over to the oldest one left.
 func (s *Service) DeleteIdentity(ctx context.Context, userID, id int64) error {
-	return s.inTx(ctx, func(tx Tx) error {
-		sc, err := s.identityScope(ctx, tx, userID, manageIdentities)
-		if err != nil {
-			return err
-		}
-		i, err := sc.find(id)
-		if err != nil {
-			return err
-		}
+	return s.changeIdentities(ctx, userID, id, manageIdentities, func(tx Tx, sc *identityScope, i int, now time.Time) error {
 		gone := sc.ids[i]
 		switch {
 		case len(sc.ids) == 1:
@@ -249,7 +250,7 @@ func (s *Service) DeleteIdentity(ctx context.Context, userID, id int64) error {
 		}
 		rest := slices.Delete(slices.Clone(sc.ids), i, i+1)
 		if j := slices.IndexFunc(rest, func(x Identity) bool { return x.Type == gone.Type }); gone.Primary && j >= 0 {
-			return promote(ctx, tx, rest, j, s.Now())
+			return promote(ctx, tx, rest, j, now)
 		}
 		return nil
 	})
@@ -260,24 +261,16 @@ func (s *Service) DeleteIdentity(ctx context.Context, userID, id int64) error {
 // a verified email primary.
 func (s *Service) MakePrimaryIdentity(ctx context.Context, userID, id int64) ([]Identity, error) {
 	var out []Identity
-	err := s.inTx(ctx, func(tx Tx) error {
-		sc, err := s.identityScope(ctx, tx, userID, choosePrimary)
-		if err != nil {
-			return err
-		}
-		i, err := sc.find(id)
-		if err != nil {
-			return err
-		}
+	err := s.changeIdentities(ctx, userID, id, choosePrimary, func(tx Tx, sc *identityScope, i int, now time.Time) error {
 		if !sc.actor.Role.IsAgent() && sc.ids[i].Type == IdentityEmail && !sc.ids[i].Verified {
 			return Errorf(Conflict, "Only a verified email can be made primary; verify it first")
 		}
-		if err := promote(ctx, tx, sc.ids, i, s.Now()); err != nil {
+		if err := promote(ctx, tx, sc.ids, i, now); err != nil {
 			return err
 		}
-		sc, err = s.identityScope(ctx, tx, userID, viewIdentities)
+		after, err := s.identityScope(ctx, tx, userID, viewIdentities)
 		if err == nil {
-			out = sc.ids
+			out = after.ids
 		}
 		return err
 	})

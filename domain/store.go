@@ -104,6 +104,8 @@ type Tx interface {
 	UserIDByExternalID(ctx context.Context, externalID string) (int64, error)
 	InsertUser(ctx context.Context, u *User) error // sets u.ID
 	UpdateUser(ctx context.Context, u *User) error
+	// TouchUser sets the user's updated_at, for changes kept in other records.
+	TouchUser(ctx context.Context, userID int64, at time.Time) error
 	InsertIdentity(ctx context.Context, i *Identity) error // sets i.ID
 	UpdateIdentity(ctx context.Context, i *Identity) error // value, verified, primary, updated_at
 	DeleteIdentity(ctx context.Context, id int64) error

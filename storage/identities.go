@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"github.com/deskgate/deskgate/domain"
 )
@@ -55,5 +56,10 @@ func (t *txStore) UpdateIdentity(ctx context.Context, i *domain.Identity) error 
 
 func (t *txStore) DeleteIdentity(ctx context.Context, id int64) error {
 	_, err := t.q.ExecContext(ctx, "DELETE FROM identities WHERE id = ?", id)
+	return err
+}
+
+func (t *txStore) TouchUser(ctx context.Context, userID int64, at time.Time) error {
+	_, err := t.q.ExecContext(ctx, "UPDATE users SET updated_at = ? WHERE id = ?", at.Unix(), userID)
 	return err
 }
