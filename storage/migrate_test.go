@@ -1,0 +1,102 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/deskgate/deskgate/domain"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// TestMigrateIdentities opens a database that an earlier deskgate (schema
+// version 2) wrote and checks that migration 0003 keeps what both APIs
+// showed: the email, verified and phone of every user.
+func TestMigrateIdentities(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"migrations/0001_users.sql", "migrations/0002_users_active_id.sql"} {
+		text, err := migrations.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Exec(string(text)); err != nil {
+			t.Fatal(name, err)
+		}
+	}
+	_, err = old.Exec(`
+		CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+		INSERT INTO schema_version VALUES (1, 0), (2, 0);
+		INSERT INTO users (id, position, name, role, restriction, verified, phone, shared_phone_number, locale, time_zone, created_at, updated_at) VALUES
+			(1, 0, 'Verified With Phone', 2, 0, 1, '+45 12 34 56 78', 0, 'en-US', 'UTC', 100, 100),
+			(2, 1, 'Unverified', 0, 4, 0, '', 0, 'en-US', 'UTC', 100, 100),
+			(3, 2, 'Twin One', 0, 4, 1, '+1 555 0100 200', 0, 'en-US', 'UTC', 100, 100),
+			(4, 3, 'Twin Two', 0, 4, 0, '+1 555 0100 200', 0, 'en-US', 'UTC', 100, 100),
+			(5, 4, 'Free Text Phone', 0, 4, 0, 'ask reception', 0, 'en-US', 'UTC', 100, 100),
+			(6, 5, 'No Primary', 0, 4, 1, '', 0, 'en-US', 'UTC', 100, 100);
+		INSERT INTO identities (user_id, type, value, verified, is_primary, created_at, updated_at) VALUES
+			(1, 'email', 'one@example.com', 0, 1, 100, 100),
+			(2, 'email', 'two@example.com', 1, 1, 100, 100),
+			(2, 'email', 'two.old@example.com', 0, 0, 100, 100),
+			(6, 'email', 'six@example.com', 0, 0, 100, 100),
+			(6, 'email', 'six.later@example.com', 0, 0, 100, 100);`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	db, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	type shown struct {
+		Email, Phone     string
+		Verified, Shared bool
+	}
+	want := map[int64]shown{
+		1: {"one@example.com", "+45 12 34 56 78", true, false},
+		2: {"two@example.com", "", false, false},
+		3: {"", "+1 555 0100 200", true, true}, // several users' number: a shared one
+		4: {"", "+1 555 0100 200", false, true},
+		5: {"", "ask reception", false, false}, // no phone number: kept on the user
+		6: {"six@example.com", "", true, false},
+	}
+	for id, w := range want {
+		u, err := db.UserByID(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := (shown{u.Email, u.Phone, u.Verified, u.SharedPhoneNumber}); got != w {
+			t.Errorf("user %d shows %+v, want %+v", id, got, w)
+		}
+	}
+	ids, err := db.Identities(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantIDs := []domain.Identity{
+		{UserID: 1, Type: domain.IdentityEmail, Value: "one@example.com", Verified: true, Primary: true},
+		{UserID: 1, Type: domain.IdentityPhone, Value: "+45 12 34 56 78", Primary: true},
+	}
+	if diff := cmp.Diff(wantIDs, ids, cmpopts.IgnoreFields(domain.Identity{}, "ID", "CreatedAt", "UpdatedAt")); diff != "" {
+		t.Errorf("user 1's identities (-want +got):\n%s", diff)
+	}
+	var phones int
+	if err := db.read.QueryRow("SELECT count(*) FROM users WHERE id = 1 AND phone <> ''").Scan(&phones); err != nil || phones != 0 {
+		t.Errorf("user 1 keeps a copy of its phone identity (%d, %v)", phones, err)
+	}
+	// A second primary of one type is refused from now on.
+	err = db.InTx(ctx, func(tx domain.Tx) error {
+		return tx.InsertIdentity(ctx, &domain.Identity{UserID: 2, Type: domain.IdentityEmail, Value: "two.new@example.com", Primary: true})
+	})
+	if domain.KindOf(err) != domain.Conflict {
+		t.Errorf("a second primary email: %v", err)
+	}
+}
