@@ -462,24 +462,8 @@ type v2Step struct {
 func v2Scenario(t *testing.T) []v2Step {
 	t.Helper()
 	s := newServer(t, serverOptions{})
-	var steps []v2Step
-	add := func(name, view string, c creds, method, path, body string) response {
-		t.Helper()
-		ct := ""
-		if body != "" {
-			ct = "application/json"
-		}
-		if method == "PUT" || method == "DELETE" {
-			s.clock.Advance(time.Minute) // so that updated_at shows the change
-		}
-		r := s.do(c, method, path, ct, body)
-		steps = append(steps, v2Step{name, view, r})
-		return r
-	}
-	admin := func(name, method, path, body string) response {
-		t.Helper()
-		return add(name, "admin", owner, method, path, body)
-	}
+	rec := &v2Recorder{s: s}
+	add, admin := rec.add, rec.admin
 
 	// Group 1 is the account's default group, Support.
 	g1 := v2ID(t, admin("group_create", "POST", "/api/v2/groups", `{"group":{"name":"Sales","description":"First line"}}`), "group")
@@ -566,9 +550,37 @@ func v2Scenario(t *testing.T) []v2Step {
 
 	seats := newServer(t, serverOptions{seats: 2}) // the owner holds one
 	v2Want(t, seats.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"First Agent","role":"agent"}}`), http.StatusCreated)
-	steps = append(steps, v2Step{"error_422_seat_limit", "",
+	rec.steps = append(rec.steps, v2Step{"error_422_seat_limit", "",
 		seats.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"Second Agent","role":"agent"}}`)})
-	return steps
+	return rec.steps
+}
+
+// v2Recorder sends the requests of a golden scenario and keeps the answers.
+type v2Recorder struct {
+	s     *server
+	steps []v2Step
+}
+
+// add sends a request as c and records its answer under name; view is how
+// user objects in it are shown ("admin", "end-user" or "" for none).
+func (rec *v2Recorder) add(name, view string, c creds, method, path, body string) response {
+	rec.s.t.Helper()
+	ct := ""
+	if body != "" {
+		ct = "application/json"
+	}
+	if method == "PUT" || method == "DELETE" {
+		rec.s.clock.Advance(time.Minute) // so that updated_at shows the change
+	}
+	r := rec.s.do(c, method, path, ct, body)
+	rec.steps = append(rec.steps, v2Step{name, view, r})
+	return r
+}
+
+// admin sends a request as the account owner.
+func (rec *v2Recorder) admin(name, method, path, body string) response {
+	rec.s.t.Helper()
+	return rec.add(name, "admin", owner, method, path, body)
 }
 
 func TestV2Goldens(t *testing.T) {

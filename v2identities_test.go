@@ -60,22 +60,8 @@ func identityPath(userID, id int64, tail string) string {
 func v2IdentityScenario(t *testing.T) []v2Step {
 	t.Helper()
 	s := newServer(t, serverOptions{adminSetPasswords: true})
-	var steps []v2Step
-	add := func(name, view string, c creds, method, path, body string) response {
-		t.Helper()
-		ct := ""
-		if body != "" {
-			ct = crossJSONType
-		}
-		s.clock.Advance(60e9) // so that updated_at shows each change
-		r := s.do(c, method, path, ct, body)
-		steps = append(steps, v2Step{name, view, r})
-		return r
-	}
-	admin := func(name, method, path, body string) response {
-		t.Helper()
-		return add(name, "admin", owner, method, path, body)
-	}
+	rec := &v2Recorder{s: s}
+	add, admin := rec.add, rec.admin
 	emma, ec := v2Member(t, s, "Emma End", "emma@example.com", domain.EndUser, true)
 	ids := fmt.Sprintf("/api/v2/users/%d/identities", emma.ID)
 	primary := s.identities(owner, emma.ID)[0].ID
@@ -127,9 +113,9 @@ func v2IdentityScenario(t *testing.T) []v2Step {
 	add("error_403_admin_sets_owner_password", "", ac, "POST", "/api/v2/users/1/password", `{"password":"taken-over"}`)
 
 	off := newServer(t, serverOptions{})
-	steps = append(steps, v2Step{"error_403_set_password_disabled", "",
+	rec.steps = append(rec.steps, v2Step{"error_403_set_password_disabled", "",
 		off.do(owner, "POST", "/api/v2/users/1/password", crossJSONType, `{"password":"new-owner-secret"}`)})
-	return steps
+	return rec.steps
 }
 
 func TestV2IdentityGoldens(t *testing.T) {

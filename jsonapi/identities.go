@@ -85,16 +85,20 @@ func (in *identityInput) verified() (*bool, error) {
 	return &v, nil
 }
 
+// readIdentity decodes an identity body and the verified state it asks for.
+func readIdentity(r *http.Request) (in identityInput, verified *bool, err error) {
+	if err = decode(r, "identity", &in); err == nil {
+		verified, err = in.verified()
+	}
+	return in, verified, err
+}
+
 func (h *Handler) createIdentity(w http.ResponseWriter, r *http.Request) error {
 	userID, err := pathID(r, "user_id")
 	if err != nil {
 		return err
 	}
-	var in identityInput
-	if err := decode(r, "identity", &in); err != nil {
-		return err
-	}
-	verified, err := in.verified()
+	in, verified, err := readIdentity(r)
 	if err != nil {
 		return err
 	}
@@ -114,11 +118,7 @@ func (h *Handler) updateIdentity(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in identityInput
-	if err := decode(r, "identity", &in); err != nil {
-		return err
-	}
-	verified, err := in.verified()
+	in, verified, err := readIdentity(r)
 	if err != nil {
 		return err
 	}
