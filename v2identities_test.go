@@ -246,6 +246,18 @@ func TestV2IdentityRules(t *testing.T) {
 		v2Want(t, s.do(owner, "DELETE", identityPath(nico.ID, extra, ""), "", ""), 204)
 		v2Want(t, s.do(owner, "DELETE", identityPath(nico.ID, extra, ""), "", ""), 404)
 	})
+	t.Run("an address signs in while it is an identity", func(t *testing.T) {
+		alias := s.addIdentity(owner, nico.ID, `{"type":"email","value":"nico.alias@example.com"}`)
+		as := creds{"nico.alias@example.com", nc.pass}
+		v2Want(t, s.do(as, "GET", "/api/v2/users/me", "", ""), 200) // now cached
+		v2Want(t, s.do(owner, "DELETE", identityPath(nico.ID, alias, ""), "", ""), 204)
+		if r := s.do(as, "GET", fmt.Sprintf("/api/v2/users/%d", nico.ID), "", ""); r.status != 401 {
+			t.Errorf("a deleted address still signs in: %d", r.status)
+		}
+	})
+	t.Run("only email identities are verified by mail", func(t *testing.T) {
+		v2Want(t, s.do(owner, "PUT", identityPath(emma.ID, tw, "/request_verification"), "", ""), 422)
+	})
 	t.Run("another user's identity id is a 404", func(t *testing.T) {
 		foreign := s.identities(owner, nico.ID)[0].ID
 		for _, tc := range []struct{ method, tail, body string }{
@@ -405,5 +417,41 @@ func TestV2Passwords(t *testing.T) {
 		if b := string(r.body); strings.Contains(b, "argon2") || strings.Contains(b, "by-the-owner") || strings.Contains(b, `"x"`) {
 			t.Errorf("a secret in %s", b)
 		}
+	}
+}
+
+// TestV2CreateWithIdentities: a v2 create's identities list (create only).
+func TestV2CreateWithIdentities(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	r := s.do(owner, "POST", "/api/v2/users", crossJSONType, `{"user":{"name":"Iris Many","email":"iris@example.com",
+		"identities":[{"type":"email","value":"iris.work@example.com"},{"type":"twitter","value":"iris"},{"type":"phone_number","value":"+45 10 20 30 40"}]}}`)
+	v2Want(t, r, 201)
+	id := v2ID(t, r, "user")
+	var got []string
+	for _, i := range s.identities(owner, id) {
+		got = append(got, fmt.Sprintf("%s %s %t", i.Type, i.Value, i.Primary))
+	}
+	want := []string{"email iris@example.com true", "email iris.work@example.com false", "twitter iris true", "phone_number +45 10 20 30 40 true"}
+	if !slices.Equal(got, want) {
+		t.Errorf("identities %q, want %q", got, want)
+	}
+	if p := s.userPhone(id); p != "+45 10 20 30 40" {
+		t.Errorf("phone %q", p)
+	}
+	before := len(s.identities(owner, id))
+	for _, body := range []string{
+		`{"user":{"name":"Twice","email":"twice@example.com","identities":[{"type":"email","value":"TWICE@example.com"}]}}`,
+		`{"user":{"name":"Taken","identities":[{"type":"twitter","value":"IRIS"}]}}`,
+		`{"user":{"name":"Bad","identities":[{"type":"email","value":"bad\u200b@example.com"}]}}`,
+		`{"user":{"name":"Odd","identities":[{"type":"pager","value":"1"}]}}`,
+	} {
+		if r := s.do(owner, "POST", "/api/v2/users", crossJSONType, body); r.status != 422 || !strings.Contains(string(r.body), `"identities"`) {
+			t.Errorf("%s: %d %s", body, r.status, r.body)
+		}
+	}
+	// An update ignores the list.
+	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", id), crossJSONType, `{"user":{"identities":[{"type":"twitter","value":"iris2"}]}}`), 200)
+	if n := len(s.identities(owner, id)); n != before {
+		t.Errorf("%d identities after an update with identities, want %d", n, before)
 	}
 }

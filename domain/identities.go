@@ -154,7 +154,7 @@ func (s *Service) CreateIdentity(ctx context.Context, userID int64, in NewIdenti
 	var out *Identity
 	err := s.changeIdentities(ctx, userID, 0, manageIdentities, func(tx Tx, sc *identityScope, _ int, now time.Time) error {
 		var v invalid
-		if value, ok := checkIdentityValue(in.Type, in.Value, &v); ok {
+		if value, ok := checkIdentityValue(in.Type, in.Value, "type", "value", &v); ok {
 			s.checkNewValue(ctx, tx, sc, in.Type, value, &v)
 			in.Value = value
 		}
@@ -194,7 +194,7 @@ func (s *Service) UpdateIdentity(ctx context.Context, userID, id int64, c Identi
 		n := sc.ids[i]
 		var v invalid
 		if c.Value != nil {
-			value, ok := checkIdentityValue(n.Type, *c.Value, &v)
+			value, ok := checkIdentityValue(n.Type, *c.Value, "type", "value", &v)
 			if ok && !strings.EqualFold(value, n.Value) {
 				s.checkNewValue(ctx, tx, sc, n.Type, value, &v)
 				n.Verified = false
@@ -434,4 +434,47 @@ func (s *Service) checkPhone(ctx context.Context, tx Tx, u *User, c *UserChanges
 		return
 	}
 	s.checkHolder(ctx, tx, u.ID, IdentityPhone, u.Phone, "phone", v)
+}
+
+// checkExtraIdentities validates the identities a user is created with (the
+// v2 create's identities list) beside its email and phone: each acceptable,
+// given once, and held by no other user. It returns them as they will be
+// added.
+func (s *Service) checkExtraIdentities(ctx context.Context, tx Tx, u *User, email string, extra []NewIdentity, v *invalid) []Identity {
+	planned := []Identity{{Type: IdentityEmail, Value: email}, {Type: IdentityPhone, Value: u.Phone}}
+	var out []Identity
+	for _, n := range extra {
+		value, ok := checkIdentityValue(n.Type, n.Value, "identities", "identities", v)
+		switch {
+		case !ok:
+		case valueOf(planned, n.Type, value) >= 0:
+			v.add("identities", "DuplicateValue", "Identities lists "+value+" twice", "Identities: "+value+" is given twice")
+		default:
+			s.checkHolder(ctx, tx, 0, n.Type, value, "identities", v)
+			planned = append(planned, Identity{Type: n.Type, Value: value})
+			out = append(out, Identity{Type: n.Type, Value: value, Verified: n.Verified})
+		}
+	}
+	return out
+}
+
+// addExtraIdentities adds identities checked by checkExtraIdentities; the
+// first of a type is primary.
+func addExtraIdentities(ctx context.Context, tx Tx, userID int64, extra []Identity, now time.Time) error {
+	if len(extra) == 0 {
+		return nil
+	}
+	ids, err := tx.Identities(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, n := range extra {
+		n.UserID, n.Primary, n.CreatedAt, n.UpdatedAt = userID, primaryOf(ids, n.Type) < 0, now, now
+		added, err := addIdentity(ctx, tx, ids, n)
+		if err != nil {
+			return err
+		}
+		ids = append(ids, *added)
+	}
+	return nil
 }

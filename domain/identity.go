@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -54,10 +55,7 @@ var listedTypes = []IdentityType{"any_channel", "foreign", "sdk", "messaging", "
 func ParseIdentityType(s string) (IdentityType, bool) {
 	t := IdentityType(s)
 	_, creatable := creatableTypes[t]
-	for _, l := range listedTypes {
-		creatable = creatable || t == l
-	}
-	return t, creatable
+	return t, creatable || slices.Contains(listedTypes, t)
 }
 
 // seenByEndUsers reports whether end users see identities of type t: only
@@ -65,17 +63,18 @@ func ParseIdentityType(s string) (IdentityType, bool) {
 func (t IdentityType) seenByEndUsers() bool { return t == IdentityEmail || t == IdentityPhone }
 
 // checkIdentityValue validates a value for an identity of type t and
-// returns it trimmed, and whether it is acceptable.
-func checkIdentityValue(t IdentityType, value string, v *invalid) (string, bool) {
+// returns it trimmed, and whether it is acceptable. Errors name typeField
+// and valueField ("type" and "value" on the identity endpoints).
+func checkIdentityValue(t IdentityType, value, typeField, valueField string, v *invalid) (string, bool) {
 	value = strings.TrimSpace(value)
 	valid, ok := creatableTypes[t]
 	switch {
 	case !ok:
-		v.unacceptable("type", "must be one of email, twitter, facebook, google, agent_forwarding or phone_number")
+		v.unacceptable(typeField, "must be one of email, twitter, facebook, google, agent_forwarding or phone_number")
 	case value == "":
-		v.blank("value")
+		v.blank(valueField)
 	case !valid(value):
-		v.malformed("value", value)
+		v.malformed(valueField, value)
 	default:
 		return value, true
 	}

@@ -37,7 +37,7 @@ func TestIdentityValues(t *testing.T) {
 		{IdentityType("pager"), "123", false},
 	} {
 		var v invalid
-		_, ok := checkIdentityValue(tc.typ, tc.value, &v)
+		_, ok := checkIdentityValue(tc.typ, tc.value, "type", "value", &v)
 		if ok != tc.ok || ok != (len(v) == 0) {
 			t.Errorf("%s %q: ok %t, errors %v; want ok %t", tc.typ, tc.value, ok, v, tc.ok)
 		}

@@ -88,6 +88,7 @@ type UserChanges struct {
 	Tags                *[]string
 	UserFields          map[string]any // merged into the existing fields
 	GroupIDs            *[]int64       // replaces the memberships; nil leaves them
+	Identities          []NewIdentity  // create only: identities made with the user beside its email and phone
 	DefaultGroupID      *int64
 
 	// ReplaceEmail makes Email the primary address on update (the legacy API

@@ -193,6 +193,7 @@ func (s *Service) insertUser(ctx context.Context, tx Tx, c *UserChanges, owner b
 	}
 	s.checkExternalID(ctx, tx, u, c, &v)
 	s.checkPhone(ctx, tx, u, c, &v)
+	extra := s.checkExtraIdentities(ctx, tx, u, email, c.Identities, &v)
 	if c.Password != nil {
 		checkPasswordPolicy(*c.Password, email, &v)
 	}
@@ -216,6 +217,9 @@ func (s *Service) insertUser(ctx context.Context, tx Tx, c *UserChanges, owner b
 		if err := setUserPhone(ctx, tx, u, now); err != nil {
 			return nil, err
 		}
+	}
+	if err := addExtraIdentities(ctx, tx, u.ID, extra, now); err != nil {
+		return nil, err
 	}
 	if c.Password != nil {
 		if err := s.storePassword(ctx, tx, u.ID, *c.Password); err != nil {

@@ -138,6 +138,11 @@ type userInput struct {
 	OnlyPrivateComments opt[bool]           `json:"only_private_comments"`
 	Tags                opt[[]string]       `json:"tags"`
 	UserFields          opt[map[string]any] `json:"user_fields"`
+	// Identities are made with the user (create only; an update ignores them).
+	Identities []struct {
+		Type  string `json:"type"`
+		Value string `json:"value"`
+	} `json:"identities"`
 }
 
 // changes maps the input onto the domain's change set. Values the domain
@@ -166,6 +171,9 @@ func (in *userInput) changes() (domain.UserChanges, error) {
 		UserFields:          in.UserFields.v,
 		// v2: an agent-only restriction given to an end user becomes "requested".
 		EndUserRestrictionFallback: true,
+	}
+	for _, i := range in.Identities {
+		c.Identities = append(c.Identities, domain.NewIdentity{Type: domain.IdentityType(i.Type), Value: i.Value})
 	}
 	var bad []domain.FieldError
 	if role := in.Role.ptr(); role != nil {
