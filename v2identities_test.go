@@ -230,6 +230,13 @@ func TestV2IdentityRules(t *testing.T) {
 			v2Want(t, s.do(ac, "PUT", identityPath(1, own, tail), crossJSONType, `{"identity":{"value":"evil@example.com"}}`), 403)
 		}
 		v2Want(t, s.do(ac, "DELETE", identityPath(1, own, ""), "", ""), 403)
+		// Nor through a user update, in either API.
+		v2Want(t, s.do(ac, "PUT", "/api/v2/users/1", crossJSONType, `{"user":{"email":"evil@example.com"}}`), 403)
+		v2Want(t, s.do(ac, "PUT", "/api/v2/users/1", crossJSONType, `{"user":{"phone":"+1 555 666 7777"}}`), 403)
+		legacyWant(t, s.do(ac, "PUT", "/users/1.xml", legacyXMLType, `<user><email>evil@example.com</email></user>`), 403)
+		if n := len(s.identities(owner, 1)); n != 1 {
+			t.Errorf("the owner has %d identities after refused changes", n)
+		}
 		second := s.addIdentity(owner, 1, `{"type":"email","value":"owner.two@example.com"}`)
 		v2Want(t, s.do(owner, "PUT", identityPath(1, second, "/verify"), "", ""), 403)
 		v2Want(t, s.do(owner, "PUT", identityPath(1, second, ""), crossJSONType, `{"identity":{"verified":true}}`), 403)

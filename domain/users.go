@@ -249,6 +249,9 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, c UserChanges) (*Use
 		if err := a.mayEdit(old, &c); err != nil {
 			return err
 		}
+		if old.Owner && a.ID != old.ID && (c.Email != nil || c.Phone != nil) {
+			return errOwnerIdentities // the email and phone are identities
+		}
 		u, err = s.updateUser(ctx, tx, old, &c)
 		return err
 	})
