@@ -149,6 +149,32 @@ func TestV2IdentityRules(t *testing.T) {
 			t.Errorf("agents see %d identities, want 3", n)
 		}
 	})
+	t.Run("cursor pages walk the whole list", func(t *testing.T) {
+		var walked []int64
+		next := fmt.Sprintf("/api/v2/users/%d/identities?page[size]=1", emma.ID)
+		for next != "" {
+			var page struct {
+				Identities []v2Identity
+				Meta       struct{ HasMore bool `json:"has_more"` }
+				Links      struct{ Next *string }
+			}
+			v2Decode(t, s.do(owner, "GET", next, "", ""), &page)
+			for _, i := range page.Identities {
+				walked = append(walked, i.ID)
+			}
+			next = ""
+			if page.Meta.HasMore {
+				next = strings.TrimPrefix(*page.Links.Next, testBaseURL)
+			}
+		}
+		var all []int64
+		for _, i := range s.identities(owner, emma.ID) {
+			all = append(all, i.ID)
+		}
+		if !slices.Equal(walked, all) {
+			t.Errorf("cursor walk %v, list %v", walked, all)
+		}
+	})
 	t.Run("only verified end users, only their own", func(t *testing.T) {
 		v2Want(t, s.do(nc, "GET", fmt.Sprintf("/api/v2/users/%d/identities", nico.ID), "", ""), http.StatusForbidden)
 		v2Want(t, s.do(ec, "GET", fmt.Sprintf("/api/v2/users/%d/identities", nico.ID), "", ""), http.StatusForbidden)
