@@ -155,8 +155,10 @@ func TestV2IdentityRules(t *testing.T) {
 		for next != "" {
 			var page struct {
 				Identities []v2Identity
-				Meta       struct{ HasMore bool `json:"has_more"` }
-				Links      struct{ Next *string }
+				Meta       struct {
+					HasMore bool `json:"has_more"`
+				}
+				Links struct{ Next *string }
 			}
 			v2Decode(t, s.do(owner, "GET", next, "", ""), &page)
 			for _, i := range page.Identities {
