@@ -8,8 +8,9 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// Group and organization memberships share their handlers' shape; these
-// builders take the service method and the encoder of each.
+// Group and organization memberships and identities, the records listed
+// under a user, share their handlers' shape; these builders take the
+// service method and the encoder of each.
 
 // userAndRecord reads the {user_id} of a route and the id of the user's
 // record named idVar ({membership_id}, {identity_id}).
