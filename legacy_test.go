@@ -365,6 +365,7 @@ func TestLegacyErrors(t *testing.T) {
 		{"422_blank_name", owner, "POST", "/users.xml", `<user><name>  </name><email>b@example.com</email></user>`, 422},
 		{"422_missing_name", owner, "POST", "/users.xml", `<user><email>b@example.com</email></user>`, 422},
 		{"422_bad_email", owner, "POST", "/users.xml", `<user><name>Bad Mail</name><email>not-an-email</email></user>`, 422},
+		{"422_email_zero_width", owner, "POST", "/users.xml", "<user><name>Zw</name><email>zero\u200bwidth@example.com</email></user>", 422},
 		{"422_duplicate_email", owner, "POST", "/users.xml", `<user><name>Dup</name><email>AGNES@Example.COM</email></user>`, 422},
 		{"422_duplicate_email_update", owner, "PUT", "/users/3.xml", `<user><email>Agnes@example.com</email></user>`, 422},
 		{"422_unknown_time_zone", owner, "POST", "/users.xml", `<user><name>Tz</name><time-zone>(GMT +01:00) Atlantis</time-zone></user>`, 422},

@@ -177,6 +177,17 @@ func TestV2IdentityRules(t *testing.T) {
 			t.Errorf("cursor walk %v, list %v", walked, all)
 		}
 	})
+	t.Run("the end users' paths", func(t *testing.T) {
+		r := s.do(ec, "GET", fmt.Sprintf("/api/v2/end_users/%d/identities.json", emma.ID), "", "")
+		v2Want(t, r, 200)
+		if got := readV2[struct{ Identities []v2Identity }](t, r).Identities; !slices.Equal(got, s.identities(ec, emma.ID)) {
+			t.Errorf("end_users list %+v", got)
+		}
+		first := s.identities(ec, emma.ID)[0].ID
+		v2Want(t, s.do(ec, "GET", fmt.Sprintf("/api/v2/end_users/%d/identities/%d", emma.ID, first), "", ""), 200)
+		v2Want(t, s.do(ec, "GET", fmt.Sprintf("/api/v2/end_users/%d/identities/%d", emma.ID, tw), "", ""), 404)
+		v2Want(t, s.do(ec, "PUT", fmt.Sprintf("/api/v2/end_users/%d/identities/%d/make_primary", emma.ID, first), "", ""), 200)
+	})
 	t.Run("only verified end users, only their own", func(t *testing.T) {
 		v2Want(t, s.do(nc, "GET", fmt.Sprintf("/api/v2/users/%d/identities", nico.ID), "", ""), http.StatusForbidden)
 		v2Want(t, s.do(ec, "GET", fmt.Sprintf("/api/v2/users/%d/identities", nico.ID), "", ""), http.StatusForbidden)
@@ -261,7 +272,9 @@ func TestV2IdentityRules(t *testing.T) {
 		// Nor through a user update, in either API.
 		v2Want(t, s.do(ac, "PUT", "/api/v2/users/1", crossJSONType, `{"user":{"email":"evil@example.com"}}`), 403)
 		v2Want(t, s.do(ac, "PUT", "/api/v2/users/1", crossJSONType, `{"user":{"phone":"+1 555 666 7777"}}`), 403)
-		legacyWant(t, s.do(ac, "PUT", "/users/1.xml", legacyXMLType, `<user><email>evil@example.com</email></user>`), 403)
+		r = s.do(ac, "PUT", "/users/1.xml", legacyXMLType, `<user><email>evil@example.com</email></user>`)
+		legacyWant(t, r, 403)
+		golden(t, "legacy/error_403_owner_email_by_admin.golden", r.dump())
 		if n := len(s.identities(owner, 1)); n != 1 {
 			t.Errorf("the owner has %d identities after refused changes", n)
 		}

@@ -67,6 +67,12 @@ func (h *Handler) Routes(r *mux.Router) {
 	route(put, identity+"/make_primary", makeDefaultOfUser("identities", iid, h.svc.MakePrimaryIdentity, h.identities))
 	route(put, identity+"/verify", oneOfUser("identity", iid, h.svc.VerifyIdentity, h.identity))
 	route(put, identity+"/request_verification", h.requestVerification)
+	// The end users' paths to their own identities, which the seed's list,
+	// show and make_primary name as "the second endpoint".
+	const endUserIdentities = "/end_users/{user_id:[0-9]+}/identities"
+	route(get, endUserIdentities, h.listIdentities)
+	route(get, endUserIdentities+"/{identity_id:[0-9]+}", oneOfUser("identity", iid, h.svc.Identity, h.identity))
+	route(put, endUserIdentities+"/{identity_id:[0-9]+}/make_primary", makeDefaultOfUser("identities", iid, h.svc.MakePrimaryIdentity, h.identities))
 
 	route(post, user+"/password", h.setPassword)
 	route(put, user+"/password", h.changePassword)
