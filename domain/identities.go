@@ -381,6 +381,19 @@ func setUserEmail(ctx context.Context, tx Tx, u *User, email string, replace boo
 	return err
 }
 
+// askToVerify mails the user a verification request for email, an address
+// a user update just gave it, unless the address is verified.
+func (s *Service) askToVerify(ctx context.Context, tx Tx, u *User, email string) error {
+	ids, err := tx.Identities(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	if i := valueOf(ids, IdentityEmail, email); i >= 0 && !ids[i].Verified {
+		return s.sendMail(ctx, tx, verificationMail(u, &ids[i]))
+	}
+	return nil
+}
+
 // setEmailVerified records verified on the user's primary email, which the
 // user's verified (and legacy <is-verified>) shows.
 func setEmailVerified(ctx context.Context, tx Tx, userID int64, verified bool, now time.Time) error {

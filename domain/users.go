@@ -322,6 +322,11 @@ func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChang
 			return nil, err
 		}
 	}
+	if email != "" {
+		if err := s.askToVerify(ctx, tx, &u, email); err != nil {
+			return nil, err
+		}
+	}
 	if c.Password != nil {
 		if err := s.storePassword(ctx, tx, u.ID, *c.Password); err != nil {
 			return nil, err
