@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/deskgate/deskgate/domain"
 )
@@ -445,6 +446,23 @@ func TestV2Passwords(t *testing.T) {
 	if me(ec) != 200 {
 		t.Error("the new password does not sign in")
 	}
+
+	// Wrong previous passwords count as failed sign-ins: past the limit even
+	// the right one waits.
+	wrong := 0
+	for ; wrong < 20; wrong++ {
+		r := s.do(ec, "PUT", path, crossJSONType, `{"previous_password":"guess","password":"emma-secret-9"}`)
+		if r.status == http.StatusTooManyRequests {
+			break
+		}
+		v2Want(t, r, 422)
+	}
+	if wrong == 20 {
+		t.Fatal("wrong previous passwords are never limited")
+	}
+	v2Want(t, s.do(ec, "PUT", path, crossJSONType, `{"previous_password":"emma-secret-2","password":"emma-secret-9"}`), http.StatusTooManyRequests)
+	s.clock.Advance(time.Hour)
+	v2Want(t, s.do(ec, "GET", fmt.Sprintf("/api/v2/users/%d", emma.ID), "", ""), 200)
 
 	// Set by an admin; an agent may not.
 	v2Want(t, s.do(gc, "POST", path, crossJSONType, `{"password":"by-an-agent"}`), 403)
