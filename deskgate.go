@@ -11,6 +11,7 @@ import (
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/jsonapi"
+	"github.com/deskgate/deskgate/testmode"
 	"github.com/deskgate/deskgate/xmlapi"
 	"github.com/gorilla/mux"
 )
@@ -21,6 +22,10 @@ type Options struct {
 	// ("https://help.example.com"); empty derives it from each request's Host.
 	BaseURL string
 	Log     *slog.Logger // nil discards
+	// TestMode, when set, mounts the control API under /__deskgate/ and
+	// wraps every request in test mode (recording, faults, the restore
+	// gate). Without it every /__deskgate/ path is a 404.
+	TestMode *testmode.Controller
 }
 
 // NewHandler mounts both APIs and the health check on one router.
@@ -47,7 +52,13 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	}).Methods(http.MethodGet)
 	xmlapi.New(svc, base, log).Routes(r)
 	jsonapi.New(svc, base, log).Routes(r)
-	return r
+	if opts.TestMode == nil {
+		return r
+	}
+	log.Warn("TEST MODE IS ON: the account owner can reset, restore, re-clock and break this server through " +
+		testmode.Prefix + "; never run it this way in production")
+	opts.TestMode.Routes(r)
+	return opts.TestMode.Wrap(r)
 }
 
 // MaxBody is the largest request body either API accepts; a user document

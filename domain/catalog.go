@@ -64,32 +64,9 @@ func (s *Service) saveGroup(ctx context.Context, id int64, c GroupChanges) (*Gro
 		return nil, err
 	}
 	var g *Group
-	err := s.inTx(ctx, func(tx Tx) error {
-		now := s.Now()
-		g = &Group{CreatedAt: now, IsPublic: true}
-		if id != 0 {
-			var err error
-			if g, err = tx.GroupByID(ctx, id); err != nil {
-				return err
-			}
-		}
-		var v invalid
-		c.apply(g, &v)
-		if err := v.err(); err != nil {
-			return err
-		}
-		g.UpdatedAt = now
-		var err error
-		if id == 0 {
-			err = tx.InsertGroup(ctx, g)
-		} else {
-			err = tx.UpdateGroup(ctx, g)
-		}
-		if err != nil || c.Default == nil || !*c.Default || g.Default {
-			return err
-		}
-		g.Default = true
-		return tx.SetDefaultGroup(ctx, g.ID, now)
+	err := s.inTx(ctx, func(tx Tx) (err error) {
+		g, err = s.writeGroup(ctx, tx, id, c)
+		return err
 	})
 	return g, err
 }
@@ -110,6 +87,36 @@ func (s *Service) ensureDefaultGroup(ctx context.Context) error {
 		}
 		return tx.InsertGroup(ctx, &Group{Name: DefaultGroupName, Default: true, IsPublic: true, CreatedAt: now, UpdatedAt: now})
 	})
+}
+
+// writeGroup creates (id 0) or changes a group inside tx; a group given
+// the default flag takes it from the old default.
+func (s *Service) writeGroup(ctx context.Context, tx Tx, id int64, c GroupChanges) (*Group, error) {
+	now := s.Now()
+	g := &Group{CreatedAt: now, IsPublic: true}
+	if id != 0 {
+		var err error
+		if g, err = tx.GroupByID(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	var v invalid
+	c.apply(g, &v)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	g.UpdatedAt = now
+	var err error
+	if id == 0 {
+		err = tx.InsertGroup(ctx, g)
+	} else {
+		err = tx.UpdateGroup(ctx, g)
+	}
+	if err != nil || c.Default == nil || !*c.Default || g.Default {
+		return g, err
+	}
+	g.Default = true
+	return g, tx.SetDefaultGroup(ctx, g.ID, now)
 }
 
 // Organizations lists organizations. Agents only.
@@ -171,32 +178,38 @@ func (s *Service) saveOrganization(ctx context.Context, id int64, c Organization
 		return nil, err
 	}
 	var o *Organization
-	err := s.inTx(ctx, func(tx Tx) error {
-		now := s.Now()
-		o = &Organization{CreatedAt: now, DomainNames: []string{}, Tags: []string{}, Fields: map[string]any{}}
-		if id != 0 {
-			var err error
-			if o, err = tx.OrganizationByID(ctx, id); err != nil {
-				return err
-			}
-		}
-		var v invalid
-		c.apply(o, &v)
-		if o.Name != "" {
-			if holder, err := tx.OrganizationIDByName(ctx, o.Name); err == nil && holder != 0 && holder != o.ID {
-				v.add("name", "DuplicateValue", "Name has already been taken", "Name: "+o.Name+" has already been taken")
-			}
-		}
-		if err := v.err(); err != nil {
-			return err
-		}
-		o.UpdatedAt = now
-		if id == 0 {
-			return tx.InsertOrganization(ctx, o)
-		}
-		return tx.UpdateOrganization(ctx, o)
+	err := s.inTx(ctx, func(tx Tx) (err error) {
+		o, err = s.writeOrganization(ctx, tx, id, c)
+		return err
 	})
 	return o, err
+}
+
+// writeOrganization creates (id 0) or changes an organization inside tx.
+func (s *Service) writeOrganization(ctx context.Context, tx Tx, id int64, c OrganizationChanges) (*Organization, error) {
+	now := s.Now()
+	o := &Organization{CreatedAt: now, DomainNames: []string{}, Tags: []string{}, Fields: map[string]any{}}
+	if id != 0 {
+		var err error
+		if o, err = tx.OrganizationByID(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	var v invalid
+	c.apply(o, &v)
+	if o.Name != "" {
+		if holder, err := tx.OrganizationIDByName(ctx, o.Name); err == nil && holder != 0 && holder != o.ID {
+			v.add("name", "DuplicateValue", "Name has already been taken", "Name: "+o.Name+" has already been taken")
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	o.UpdatedAt = now
+	if id == 0 {
+		return o, tx.InsertOrganization(ctx, o)
+	}
+	return o, tx.UpdateOrganization(ctx, o)
 }
 
 // Related is what the account knows that points at a user. deskgate keeps

@@ -23,6 +23,9 @@ type Config struct {
 	// AdminSetPasswords lets admins set other users' passwords (the real
 	// service's account setting, off by default).
 	AdminSetPasswords bool
+	// CursorKey signs cursors and authenticity tokens; nil uses the store's
+	// own secret. Test mode derives it from its seed, so cursors repeat.
+	CursorKey []byte
 }
 
 // Service holds every rule of the Users API. Both front ends call it; it
@@ -63,9 +66,12 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 	if cfg.LoginCache == 0 {
 		cfg.LoginCache = 5 * time.Minute
 	}
-	key, err := store.Secret(ctx, "cursor")
-	if err != nil {
-		return nil, err
+	key := cfg.CursorKey
+	if key == nil {
+		var err error
+		if key, err = store.Secret(ctx, "cursor"); err != nil {
+			return nil, err
+		}
 	}
 	cacheKey := make([]byte, 32)
 	if _, err := io.ReadFull(rand.Reader, cacheKey); err != nil {

@@ -31,6 +31,7 @@ type DB struct {
 	write  *sql.DB
 	read   *sql.DB
 	log    *slog.Logger
+	snaps  snapshots
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -158,6 +159,7 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		close(db.stop)
 		db.done.Wait()
+		db.snaps.close()
 		rerr := db.read.Close()
 		_, cerr := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 		db.closeErr = errors.Join(rerr, cerr, db.write.Close())

@@ -20,6 +20,7 @@ import (
 	"github.com/deskgate/deskgate"
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/storage"
+	"github.com/deskgate/deskgate/testmode"
 )
 
 func main() {
@@ -36,6 +37,11 @@ type config struct {
 	ownerEmail, ownerPassword, ownerToken string
 	ownerGiven                            []string // the owner settings given, by flag name
 	server                                deskgate.ServerOptions
+
+	testMode bool
+	fixtures string    // a fixture file loaded at start (test mode)
+	clock    time.Time // the frozen start time; zero follows the wall clock (test mode)
+	seed     *uint64   // the seed of ids, tokens and cursors; nil: random (test mode)
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
@@ -83,6 +89,14 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("admin set passwords must be true or false, not %q", getenv("DESKGATE_ADMIN_SET_PASSWORDS"))
 	}
 	fs.BoolVar(&c.adminSetPasswords, "admin-set-passwords", adminSet, "let admins set other users' passwords, off by default as on the real service (DESKGATE_ADMIN_SET_PASSWORDS)")
+	testMode, err := strconv.ParseBool(env("DESKGATE_TEST_MODE", "false"))
+	if err != nil {
+		return c, fmt.Errorf("test mode must be true or false, not %q", getenv("DESKGATE_TEST_MODE"))
+	}
+	fs.BoolVar(&c.testMode, "test-mode", testMode, "serve the control API under /__deskgate/ for tests: fixtures, reset, snapshots, clock, faults, recorded requests; never in production (DESKGATE_TEST_MODE)")
+	fs.StringVar(&c.fixtures, "fixtures", env("DESKGATE_FIXTURES", ""), "JSON fixture file loaded at start; test mode only (DESKGATE_FIXTURES)")
+	clock := fs.String("clock", env("DESKGATE_CLOCK", ""), "freeze the clock at this RFC 3339 time, e.g. 2024-01-01T00:00:00Z; test mode only (DESKGATE_CLOCK)")
+	seed := fs.String("seed", env("DESKGATE_SEED", ""), "seed ids, tokens, generated passwords and cursors from this number; test mode only (DESKGATE_SEED)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -110,6 +124,21 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.server.ReadTimeout < c.server.HeaderTimeout {
 		return c, fmt.Errorf("read timeout %s is shorter than the header timeout %s, which it includes", c.server.ReadTimeout, c.server.HeaderTimeout)
 	}
+	if !c.testMode && (c.fixtures != "" || *clock != "" || *seed != "") {
+		return c, errors.New("fixtures, clock and seed need test mode (-test-mode or DESKGATE_TEST_MODE=true)")
+	}
+	if *clock != "" {
+		if c.clock, err = time.Parse(time.RFC3339, *clock); err != nil {
+			return c, fmt.Errorf("clock must be an RFC 3339 time such as 2024-01-01T00:00:00Z, not %q", *clock)
+		}
+	}
+	if *seed != "" {
+		n, err := strconv.ParseUint(*seed, 10, 64)
+		if err != nil {
+			return c, fmt.Errorf("seed must be a whole number from 0 up, not %q", *seed)
+		}
+		c.seed = &n
+	}
 	c.baseURL = strings.TrimSuffix(c.baseURL, "/")
 	if c.baseURL != "" && !strings.HasPrefix(c.baseURL, "http://") && !strings.HasPrefix(c.baseURL, "https://") {
 		return c, fmt.Errorf("base URL must start with http:// or https://, not %q", c.baseURL)
@@ -133,7 +162,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer db.Close()
-	svc, err := domain.NewService(ctx, db, domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, AdminSetPasswords: cfg.adminSetPasswords})
+	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, AdminSetPasswords: cfg.adminSetPasswords}
+	var clock *testmode.Clock
+	if cfg.testMode {
+		clock = testmode.NewClock(cfg.clock)
+		svcCfg.Now = clock.Now
+		if cfg.seed != nil {
+			svcCfg.Random, svcCfg.CursorKey = testmode.Seeded(*cfg.seed)
+		}
+	}
+	svc, err := domain.NewService(ctx, db, svcCfg)
 	if err != nil {
 		return err
 	}
@@ -152,11 +190,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "deskgate: owner password (shown once): %s\n", generated)
 	}
 
+	opts := deskgate.Options{BaseURL: cfg.baseURL, Log: log}
+	if cfg.testMode {
+		if opts.TestMode, err = startTestMode(ctx, svc, db, clock, cfg.fixtures, log); err != nil {
+			return err
+		}
+	}
+
 	ln, err := deskgate.Listen(cfg.addr, cfg.server)
 	if err != nil {
 		return err
 	}
-	srv := deskgate.NewServer(deskgate.NewHandler(svc, deskgate.Options{BaseURL: cfg.baseURL, Log: log}), cfg.server, log)
+	srv := deskgate.NewServer(deskgate.NewHandler(svc, opts), cfg.server, log)
 	log.Info("serving", "addr", ln.Addr().String(), "db", cfg.db)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -175,4 +220,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	return nil
+}
+
+// startTestMode builds test mode's controller and loads the start-up
+// fixture, if any, acting for the owner.
+func startTestMode(ctx context.Context, svc *domain.Service, db *storage.DB, clock *testmode.Clock, fixtures string, log *slog.Logger) (*testmode.Controller, error) {
+	tm := testmode.New(svc, db, clock, log)
+	if fixtures == "" {
+		return tm, nil
+	}
+	data, err := os.ReadFile(fixtures)
+	if err != nil {
+		return nil, err
+	}
+	ownerCtx, err := svc.AsOwner(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tm.LoadFixture(ownerCtx, data); err != nil {
+		return nil, fmt.Errorf("%s: %w", fixtures, err)
+	}
+	return tm, nil
 }

@@ -1,0 +1,246 @@
+package testmode
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+// Rule is one fault to inject: which requests it matches, what it does to
+// them, and how often. A request meets the first rule that fires for it.
+type Rule struct {
+	ID       int    `json:"id"`
+	Method   string `json:"method,omitempty"`   // empty matches any
+	Path     string `json:"path,omitempty"`     // a path.Match pattern ("/users/*.xml"); empty matches any
+	Protocol string `json:"protocol,omitempty"` // "legacy" (.xml paths), "v2" (/api/v2/) or empty for both
+
+	// What it does: exactly one of these.
+	Status          int    `json:"status,omitempty"`           // answer with this status and an error body in the request's protocol
+	Latency         string `json:"latency,omitempty"`          // delay the request by this Go duration, then serve it
+	ResetConnection bool   `json:"reset_connection,omitempty"` // drop the TCP connection (RST) without answering
+
+	// How often: every Nth matching request, or with a probability drawn
+	// from a generator seeded with Seed (the same sequence each time). Neither
+	// fires on every match.
+	Every       int     `json:"every,omitempty"`
+	Probability float64 `json:"probability,omitempty"`
+	Seed        uint64  `json:"seed,omitempty"`
+	Count       int     `json:"count,omitempty"` // fire at most this often; 0 = without end
+
+	RetryAfter int `json:"retry_after,omitempty"` // seconds sent in Retry-After with a 429 or 503; default 1
+
+	Matched int `json:"matched"` // requests seen so far
+	Fired   int `json:"fired"`   // times it fired so far
+
+	latency time.Duration
+	draw    *rand.Rand
+}
+
+// check validates a rule sent by a client and readies its state; its
+// errors name the field, as any other 422 does.
+func (r *Rule) check() error {
+	var fields []domain.FieldError
+	bad := func(field, why string) { fields = append(fields, domain.FieldInvalid(field, why)) }
+	actions := 0
+	if r.Status != 0 {
+		actions++
+		if r.Status < 400 || r.Status > 599 {
+			bad("status", "must be an error status from 400 to 599")
+		}
+	}
+	if r.Latency != "" {
+		actions++
+		d, err := time.ParseDuration(r.Latency)
+		if err != nil || d <= 0 || d > time.Minute {
+			bad("latency", "must be a duration such as 250ms, up to 1m")
+		}
+		r.latency = d
+	}
+	if r.ResetConnection {
+		actions++
+	}
+	if actions != 1 {
+		bad("status", "exactly one of status, latency and reset_connection must be given")
+	}
+	if _, err := path.Match(r.Path, ""); err != nil {
+		bad("path", "is not a valid pattern")
+	}
+	switch r.Protocol {
+	case "", "legacy", "v2":
+	default:
+		bad("protocol", "must be legacy, v2 or empty")
+	}
+	switch {
+	case r.Every < 0:
+		bad("every", "must be a whole number from 1 up")
+	case r.Every > 0 && r.Probability != 0:
+		bad("probability", "cannot be given with every")
+	case r.Probability < 0 || r.Probability > 1:
+		bad("probability", "must be between 0 and 1")
+	}
+	if r.Count < 0 {
+		bad("count", "must be a whole number from 0 up")
+	}
+	if r.RetryAfter < 0 {
+		bad("retry_after", "must be a whole number of seconds")
+	}
+	if len(fields) > 0 {
+		return &domain.Error{Kind: domain.Invalid, Msg: "Invalid fault rule", Fields: fields}
+	}
+	r.Method = strings.ToUpper(r.Method)
+	r.Matched, r.Fired = 0, 0
+	r.draw = rand.New(rand.NewPCG(r.Seed, 0))
+	return nil
+}
+
+func (r *Rule) matches(req *http.Request) bool {
+	if r.Method != "" && r.Method != req.Method {
+		return false
+	}
+	if r.Protocol != "" && protocol(req.URL.Path) != r.Protocol {
+		return false
+	}
+	if r.Path == "" {
+		return true
+	}
+	ok, _ := path.Match(r.Path, req.URL.Path)
+	return ok
+}
+
+// fires counts a matching request and decides whether the rule acts on it.
+func (r *Rule) fires() bool {
+	if r.Count > 0 && r.Fired >= r.Count {
+		return false
+	}
+	r.Matched++
+	var fire bool
+	switch {
+	case r.Every > 0:
+		fire = r.Matched%r.Every == 0
+	case r.Probability > 0:
+		fire = r.draw.Float64() < r.Probability
+	default:
+		fire = true
+	}
+	if fire {
+		r.Fired++
+	}
+	return fire
+}
+
+// protocol names the API a path belongs to.
+func protocol(p string) string {
+	switch {
+	case strings.HasPrefix(p, "/api/v2/"):
+		return "v2"
+	case strings.HasSuffix(p, ".xml"):
+		return "legacy"
+	}
+	return ""
+}
+
+// faults is the rule list; one mutex keeps the counting, and so a seeded
+// sequence, in request order.
+type faults struct {
+	mu     sync.Mutex
+	rules  []*Rule
+	nextID int
+}
+
+// add appends rules after checking them all: a list with one bad rule adds none.
+func (f *faults) add(rules []Rule) ([]Rule, error) {
+	for i := range rules {
+		if err := rules[i].check(); err != nil {
+			return nil, err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range rules {
+		f.nextID++
+		r.ID = f.nextID
+		f.rules = append(f.rules, &r)
+	}
+	return f.listLocked(), nil
+}
+
+func (f *faults) list() []Rule {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.listLocked()
+}
+
+func (f *faults) listLocked() []Rule {
+	out := make([]Rule, len(f.rules))
+	for i, r := range f.rules {
+		out[i] = *r
+	}
+	return out
+}
+
+func (f *faults) clear() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rules = nil
+}
+
+// pick returns a copy of the first rule that fires for req, or nil.
+func (f *faults) pick(req *http.Request) *Rule {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.rules {
+		if r.matches(req) && r.fires() {
+			fired := *r
+			return &fired
+		}
+	}
+	return nil
+}
+
+// inject applies rule to the request; it reports whether the request is
+// finished (answered or dropped) or should go on to the handler.
+func inject(w http.ResponseWriter, req *http.Request, rule *Rule) (done bool) {
+	switch {
+	case rule.latency > 0:
+		select {
+		case <-time.After(rule.latency):
+		case <-req.Context().Done():
+			return true
+		}
+		return false
+	case rule.ResetConnection:
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil { // HTTP/2 cannot be hijacked: fail the request instead
+			panic(http.ErrAbortHandler)
+		}
+		if tcp, ok := conn.(*net.TCPConn); ok {
+			tcp.SetLinger(0) // close with RST, as a crashed server or a proxy would
+		}
+		conn.Close()
+		return true
+	}
+	if rule.Status == http.StatusTooManyRequests || rule.Status == http.StatusServiceUnavailable {
+		retry := rule.RetryAfter
+		if retry == 0 {
+			retry = 1
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+	}
+	msg := fmt.Sprintf("%d %s (injected by a deskgate fault rule)", rule.Status, http.StatusText(rule.Status))
+	if protocol(req.URL.Path) == "legacy" {
+		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+		w.WriteHeader(rule.Status)
+		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<errors>\n  <error>%s</error>\n</errors>\n", msg)
+		return true
+	}
+	writeJSON(w, rule.Status, errorBody{Error: "InjectedFault", Description: msg})
+	return true
+}
