@@ -14,13 +14,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/deskgate/deskgate"
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/storage"
+	"github.com/deskgate/deskgate/testmode"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -34,24 +34,6 @@ const (
 	testBaseURL   = "https://help.example.com"
 )
 
-// clock is a settable clock: goldens hold fixed timestamps.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // server is a real deskgate: a SQLite file in a temp dir, the real service
 // and router behind httptest.
 type server struct {
@@ -59,7 +41,8 @@ type server struct {
 	t     *testing.T
 	svc   *domain.Service
 	db    *storage.DB
-	clock *clock
+	clock *testmode.Clock
+	tm    *testmode.Controller // nil unless testMode
 	path  string
 	from  *http.Client // nil: the default client, from 127.0.0.1
 }
@@ -68,6 +51,8 @@ type serverOptions struct {
 	seats             int
 	rateLimit         int // requests a minute; 0 = unlimited
 	adminSetPasswords bool
+	testMode          bool   // mount the control API
+	seed              uint64 // test mode: seeds random bytes and the cursor key
 }
 
 func newServer(t *testing.T, opts serverOptions) *server {
@@ -78,14 +63,18 @@ func newServer(t *testing.T, opts serverOptions) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{now: time.Date(2026, 5, 15, 18, 7, 57, 0, time.UTC)}
-	svc, err := domain.NewService(ctx, db, domain.Config{
+	clk := testmode.NewClock(time.Date(2026, 5, 15, 18, 7, 57, 0, time.UTC))
+	cfg := domain.Config{
 		AgentSeats:        opts.seats,
 		RateLimit:         opts.rateLimit,
 		AdminSetPasswords: opts.adminSetPasswords,
 		Now:               clk.Now,
 		Random:            rand.NewChaCha8([32]byte{}), // deterministic salts and tokens
-	})
+	}
+	if opts.testMode {
+		cfg.Random, cfg.CursorKey = testmode.Seeded(opts.seed)
+	}
+	svc, err := domain.NewService(ctx, db, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +82,12 @@ func newServer(t *testing.T, opts serverOptions) *server {
 		t.Fatal(err)
 	}
 	s := &server{t: t, svc: svc, db: db, clock: clk, path: path}
-	s.Server = httptest.NewServer(deskgate.NewHandler(svc, deskgate.Options{BaseURL: testBaseURL}))
+	hopts := deskgate.Options{BaseURL: testBaseURL}
+	if opts.testMode {
+		s.tm = testmode.New(svc, db, clk, nil)
+		hopts.TestMode = s.tm
+	}
+	s.Server = httptest.NewServer(deskgate.NewHandler(svc, hopts))
 	t.Cleanup(func() {
 		s.Close()
 		db.Close()

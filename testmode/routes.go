@@ -172,7 +172,7 @@ type faultsJSON struct {
 func (c *Controller) handleFaults(w http.ResponseWriter, r *http.Request) error {
 	switch r.Method {
 	case http.MethodDelete:
-		c.faults.clear()
+		c.ClearFaults()
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	case http.MethodPost:
@@ -180,14 +180,14 @@ func (c *Controller) handleFaults(w http.ResponseWriter, r *http.Request) error 
 		if err := decode(r, &in); err != nil {
 			return err
 		}
-		rules, err := c.faults.add(in.Faults)
+		rules, err := c.AddFaults(in.Faults)
 		if err != nil {
 			return err
 		}
 		writeJSON(w, http.StatusCreated, faultsJSON{rules})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, faultsJSON{c.faults.list()})
+	writeJSON(w, http.StatusOK, faultsJSON{c.Faults()})
 	return nil
 }
 

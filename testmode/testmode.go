@@ -97,6 +97,12 @@ func (c *Controller) LoadFixture(ctx context.Context, data []byte) (*domain.Load
 	return c.svc.LoadFixture(ctx, f)
 }
 
+// OwnerContext returns ctx acting for the account owner, for in-process
+// callers of LoadFixture.
+func (c *Controller) OwnerContext(ctx context.Context) (context.Context, error) {
+	return c.svc.AsOwner(ctx)
+}
+
 // Reset empties the directory but for the owner; ids start again at the
 // owner's next.
 func (c *Controller) Reset(ctx context.Context) error {
@@ -130,3 +136,13 @@ func (c *Controller) replace(ctx context.Context, swap func(context.Context) err
 
 // Requests lists the recorded API requests matching f, oldest first.
 func (c *Controller) Requests(f RequestFilter) []Request { return c.requests.find(f) }
+
+// AddFaults checks rules and appends them all, or none if one is bad; it
+// returns the whole list.
+func (c *Controller) AddFaults(rules []Rule) ([]Rule, error) { return c.faults.add(rules) }
+
+// Faults lists the fault rules with their counts.
+func (c *Controller) Faults() []Rule { return c.faults.list() }
+
+// ClearFaults removes every fault rule.
+func (c *Controller) ClearFaults() { c.faults.clear() }
