@@ -156,7 +156,7 @@ func (s *Service) insertFixtureUser(ctx context.Context, tx Tx, fu FixtureUser, 
 func inItem(err error, list string, i int, label string) error {
 	e := *AsError(err)
 	item := fmt.Sprintf("%s[%d]", list, i)
-	if label != "" {
+	if label = strings.TrimSpace(label); label != "" {
 		item += " (" + label + ")"
 	}
 	e.Msg = item + ": " + e.Msg

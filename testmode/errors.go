@@ -11,16 +11,20 @@ import (
 	"github.com/deskgate/deskgate/domain"
 )
 
-// status is the only place the control API picks a status for an error.
-var status = map[domain.Kind]int{
-	domain.Invalid:         http.StatusUnprocessableEntity,
-	domain.SeatLimit:       http.StatusUnprocessableEntity,
-	domain.Conflict:        http.StatusUnprocessableEntity,
-	domain.NotFound:        http.StatusNotFound,
-	domain.Unauthenticated: http.StatusUnauthorized,
-	domain.Forbidden:       http.StatusForbidden,
-	domain.BadRequest:      http.StatusBadRequest,
-	domain.TooMany:         http.StatusBadRequest,
+// statuses is the only place the control API picks a status, and the
+// error name it shows when the error carries no code, for an error kind.
+var statuses = map[domain.Kind]struct {
+	code int
+	name string
+}{
+	domain.Invalid:         {http.StatusUnprocessableEntity, "RecordInvalid"},
+	domain.SeatLimit:       {http.StatusUnprocessableEntity, "RecordInvalid"},
+	domain.Conflict:        {http.StatusUnprocessableEntity, "Conflict"},
+	domain.NotFound:        {http.StatusNotFound, "NotFound"},
+	domain.Unauthenticated: {http.StatusUnauthorized, "Unauthenticated"},
+	domain.Forbidden:       {http.StatusForbidden, "Forbidden"},
+	domain.BadRequest:      {http.StatusBadRequest, "BadRequest"},
+	domain.TooMany:         {http.StatusBadRequest, "TooManyValues"},
 }
 
 type detail struct {
@@ -43,7 +47,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		return
 	}
 	e := domain.AsError(err)
-	code, ok := status[e.Kind]
+	st, ok := statuses[e.Kind]
 	if !ok {
 		log.ErrorContext(r.Context(), "control request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "InternalError", Description: "Something went wrong on our side"})
@@ -51,18 +55,18 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	body := errorBody{Error: e.Code, Description: e.Msg}
 	if body.Error == "" {
-		body.Error = http.StatusText(code)
+		body.Error = st.name
 	}
-	if code == http.StatusUnauthorized {
+	if st.code == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="deskgate test mode"`)
 	}
 	if len(e.Fields) > 0 {
-		body.Error, body.Details = "RecordInvalid", map[string][]detail{}
+		body.Error, body.Details = st.name, map[string][]detail{}
 		for _, f := range e.Fields {
 			body.Details[f.Field] = append(body.Details[f.Field], detail{Description: f.Description, Error: f.Code})
 		}
 	}
-	writeJSON(w, code, body)
+	writeJSON(w, st.code, body)
 }
 
 // writeJSON encodes the whole body before sending the header.

@@ -44,9 +44,9 @@ type Rule struct {
 	draw    *rand.Rand
 }
 
-// check validates a rule sent by a client and readies its state; its
-// errors name the field, as any other 422 does.
-func (r *Rule) check() error {
+// check validates a rule sent by a client and readies its state; it
+// reports what is wrong by field, as any other 422 does.
+func (r *Rule) check() []domain.FieldError {
 	var fields []domain.FieldError
 	bad := func(field, why string) { fields = append(fields, domain.FieldInvalid(field, why)) }
 	actions := 0
@@ -93,7 +93,7 @@ func (r *Rule) check() error {
 		bad("retry_after", "must be a whole number of seconds")
 	}
 	if len(fields) > 0 {
-		return &domain.Error{Kind: domain.Invalid, Msg: "Invalid fault rule", Fields: fields}
+		return fields
 	}
 	r.Method = strings.ToUpper(r.Method)
 	r.Matched, r.Fired = 0, 0
@@ -158,8 +158,8 @@ type faults struct {
 // add appends rules after checking them all: a list with one bad rule adds none.
 func (f *faults) add(rules []Rule) ([]Rule, error) {
 	for i := range rules {
-		if err := rules[i].check(); err != nil {
-			return nil, err
+		if fields := rules[i].check(); fields != nil {
+			return nil, &domain.Error{Kind: domain.Invalid, Msg: fmt.Sprintf("faults[%d]: Invalid fault rule", i), Fields: fields}
 		}
 	}
 	f.mu.Lock()
