@@ -211,7 +211,11 @@ func TestClock(t *testing.T) {
 		t.Errorf("create at the set clock: %s\n%s", r.header.Get("Date"), r.body)
 	}
 	me := func() string {
-		var body struct{ User struct{ LastLoginAt string `json:"last_login_at"` } }
+		var body struct {
+			User struct {
+				LastLoginAt string `json:"last_login_at"`
+			}
+		}
 		json.Unmarshal(s.do(owner, "GET", "/api/v2/users/me", "", "").body, &body)
 		return body.User.LastLoginAt
 	}
