@@ -72,23 +72,25 @@ func (s *Service) LoadFixture(ctx context.Context, f Fixture) (*Loaded, error) {
 	var l *Loaded
 	err := s.inTx(ctx, func(tx Tx) error {
 		l = &Loaded{}
-		orgs := map[string]int64{}
-		for i, c := range f.Organizations {
+		orgs, err := createAll("organizations", f.Organizations, &l.OrganizationIDs, func(c OrganizationChanges) (int64, string, error) {
 			o, err := s.writeOrganization(ctx, tx, 0, c)
 			if err != nil {
-				return inItem(err, "organizations", i, deref(c.Name))
+				return 0, deref(c.Name), err
 			}
-			orgs[strings.ToLower(o.Name)] = o.ID
-			l.OrganizationIDs = append(l.OrganizationIDs, o.ID)
+			return o.ID, o.Name, nil
+		})
+		if err != nil {
+			return err
 		}
-		groups := map[string]int64{}
-		for i, c := range f.Groups {
+		groups, err := createAll("groups", f.Groups, &l.GroupIDs, func(c GroupChanges) (int64, string, error) {
 			g, err := s.writeGroup(ctx, tx, 0, c)
 			if err != nil {
-				return inItem(err, "groups", i, deref(c.Name))
+				return 0, deref(c.Name), err
 			}
-			groups[strings.ToLower(g.Name)] = g.ID
-			l.GroupIDs = append(l.GroupIDs, g.ID)
+			return g.ID, g.Name, nil
+		})
+		if err != nil {
+			return err
 		}
 		for i, fu := range f.Users {
 			id, err := s.insertFixtureUser(ctx, tx, fu, groups, orgs)
@@ -103,6 +105,23 @@ func (s *Service) LoadFixture(ctx context.Context, f Fixture) (*Loaded, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// createAll creates each item of a fixture list, naming the item in an
+// error, appends the new ids to ids and returns them by lower-cased name,
+// for users to name. create returns the item's id and name, or its name and
+// why it failed.
+func createAll[C any](list string, items []C, ids *[]int64, create func(C) (int64, string, error)) (map[string]int64, error) {
+	byName := map[string]int64{}
+	for i, c := range items {
+		id, name, err := create(c)
+		if err != nil {
+			return nil, inItem(err, list, i, name)
+		}
+		byName[strings.ToLower(name)] = id
+		*ids = append(*ids, id)
+	}
+	return byName, nil
 }
 
 func (s *Service) insertFixtureUser(ctx context.Context, tx Tx, fu FixtureUser, groups, orgs map[string]int64) (int64, error) {
