@@ -286,6 +286,9 @@ func TestFaults(t *testing.T) {
 		resp.Body.Close()
 		t.Errorf("reset connection: got %d, want a transport error", resp.StatusCode)
 	}
+	if got := s.tm.Requests(testmode.RequestFilter{Method: "DELETE"}); len(got) != 1 || got[0].Status != 0 {
+		t.Errorf("a dropped request is recorded with status 0: %+v", got)
+	}
 	golden(t, "testmode/faults_listed.golden", s.do(owner, "GET", "/__deskgate/faults", "", "").dump())
 	if r := s.do(owner, "DELETE", "/__deskgate/faults", "", ""); r.status != 204 {
 		t.Errorf("clear: %d", r.status)

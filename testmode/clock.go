@@ -70,7 +70,7 @@ func Seeded(seed uint64) (random io.Reader, cursorKey []byte) {
 	binary.LittleEndian.PutUint64(s[:], seed)
 	r := &lockedReader{r: rand.NewChaCha8(s)}
 	cursorKey = make([]byte, 32)
-	io.ReadFull(r, cursorKey)
+	io.ReadFull(r, cursorKey) // a ChaCha8 stream never runs dry
 	return r, cursorKey
 }
 

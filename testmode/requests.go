@@ -15,7 +15,7 @@ type Request struct {
 	Method string    `json:"method"`
 	Path   string    `json:"path"`
 	Query  string    `json:"query,omitempty"`
-	Status int       `json:"status"` // 0 when a fault rule dropped the connection
+	Status int       `json:"status"` // 0 when no answer went out: a fault rule dropped the connection
 }
 
 // RequestFilter selects recorded requests; zero fields match all.

@@ -73,11 +73,15 @@ func (c *Controller) Wrap(next http.Handler) http.Handler {
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		rec := Request{Time: c.svc.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
+		answered := true
 		defer func() {
-			rec.Status = sw.status
+			if rec.Status = sw.status; rec.Status == 0 && answered {
+				rec.Status = http.StatusOK // net/http's answer to a handler that wrote nothing
+			}
 			c.requests.add(rec)
 		}()
 		if rule := c.faults.pick(r); rule != nil && inject(sw, r, rule) {
+			answered = sw.status != 0
 			return
 		}
 		c.gate.RLock()
