@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/deskgate/deskgate/testmode"
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 const jsonType = "application/json"
@@ -127,7 +128,7 @@ func TestFixtures(t *testing.T) {
 			if got := s.count(); got != users {
 				t.Errorf("a refused fixture wrote users: %d, want %d", got, users)
 			}
-			if r := s.do(owner, "GET", "/api/v2/groups/count", "", ""); r.status == 200 && !strings.Contains(string(r.body), `"value":2`) {
+			if r := s.do(owner, "GET", "/api/v2/groups/count", "", ""); r.status == 200 && !strings.Contains(string(r.body), `"value":3`) {
 				t.Errorf("a refused fixture wrote groups: %s", r.body)
 			}
 		})
@@ -178,7 +179,8 @@ func TestResetAndSnapshots(t *testing.T) {
 	}
 	golden(t, "testmode/snapshot_restore_unknown.golden", s.do(owner, "POST", "/__deskgate/snapshots/nope/restore", "", "").dump())
 
-	// Reset: the owner alone, with its credentials; ids start again.
+	// Reset: a new account's directory, the owner with its credentials and
+	// the default group; ids start again.
 	if r := s.do(owner, "POST", "/__deskgate/reset", "", ""); r.status != 204 {
 		t.Fatalf("reset: %s", r.dump())
 	}
@@ -191,6 +193,7 @@ func TestResetAndSnapshots(t *testing.T) {
 	if r := s.do(creds{"al@example.com/token", "al-api-token-0123456789"}, "GET", "/api/v2/users/1", "", ""); r.status != 401 {
 		t.Errorf("a fixture token after reset: %d", r.status)
 	}
+	golden(t, "testmode/reset_groups.golden", s.do(owner, "GET", "/api/v2/groups", "", "").dump()) // a new account's default group
 	s.do(owner, "POST", "/__deskgate/fixtures", jsonType, testFixture(t))
 	golden(t, "testmode/fixture_agent_legacy.golden", s.do(owner, "GET", "/users/2.xml", "", "").dump()) // the same ids, groups included
 	if r := s.do(owner, "GET", "/api/v2/group_memberships", "", ""); !strings.Contains(string(r.body), `group_memberships/1.json","user_id":2,"group_id":1`) {
@@ -321,5 +324,33 @@ func TestSeededFaultsRepeat(t *testing.T) {
 	}
 	if !strings.Contains(first, "200") || !strings.Contains(first, "500") {
 		t.Errorf("probability 0.5 should give both outcomes in 40 requests: %s", first)
+	}
+}
+
+// TestTestModeV2GoldensMatchSchemas validates the v2 API bodies among test
+// mode's goldens against the published schemas, as TestV2Schemas does for
+// the v2 scenario; the control API's own bodies have no published schema.
+func TestTestModeV2GoldensMatchSchemas(t *testing.T) {
+	schemas := v2Schemas(t)
+	for file, keys := range map[string]map[string]string{
+		"fixture_end_user_v2.golden": {"user": "UserForAdmin"},
+		"reset_groups.golden":        {"groups": "GroupObject"},
+	} {
+		b, err := os.ReadFile("testdata/testmode/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, body, _ := strings.Cut(string(b), "\n\n")
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(body), &doc); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for key, schema := range keys {
+			for _, item := range items(doc[key]) {
+				if err := schemas[schema].Value.VisitJSON(item, openapi3.VisitAsResponse(), openapi3.MultiErrors()); err != nil {
+					t.Errorf("%s %s: %v", file, schema, err)
+				}
+			}
+		}
 	}
 }

@@ -20,8 +20,8 @@ type Fixture struct {
 type FixtureUser struct {
 	UserChanges
 	Role         *string  // the v2 role name; nil for an end user
-	Groups       []string // names of groups in the fixture; the first is the default
-	Organization string   // name of an organization in the fixture
+	Groups       []string // names of groups, the fixture's or the account's; the first is the default
+	Organization string   // name of an organization, the fixture's or the account's
 	Identities   []string // email addresses besides the primary one
 	Tokens       []string // API tokens, stored hashed like any other
 }
@@ -59,8 +59,12 @@ func (s *Service) AsOwner(ctx context.Context) (context.Context, error) {
 
 // StoreReplaced tells the service that the store's contents changed under
 // it (a snapshot restored, a reset): like any committed write, it makes every
-// remembered credential stale.
-func (s *Service) StoreReplaced() { s.writes.Add(1) }
+// remembered credential stale; and an emptied directory gets back the
+// default group every account has.
+func (s *Service) StoreReplaced(ctx context.Context) error {
+	s.writes.Add(1)
+	return s.ensureDefaultGroup(ctx)
+}
 
 // LoadFixture creates everything in f through the same rules as the APIs
 // (validation, uniqueness, seats), in one transaction: a fixture with one bad
@@ -72,7 +76,11 @@ func (s *Service) LoadFixture(ctx context.Context, f Fixture) (*Loaded, error) {
 	var l *Loaded
 	err := s.inTx(ctx, func(tx Tx) error {
 		l = &Loaded{}
-		orgs, err := createAll("organizations", f.Organizations, &l.OrganizationIDs, func(c OrganizationChanges) (int64, string, error) {
+		orgs, groups, err := s.namedRecords(ctx, tx)
+		if err != nil {
+			return err
+		}
+		err = createAll("organizations", f.Organizations, orgs, &l.OrganizationIDs, func(c OrganizationChanges) (int64, string, error) {
 			o, err := s.writeOrganization(ctx, tx, 0, c)
 			if err != nil {
 				return 0, deref(c.Name), err
@@ -82,7 +90,7 @@ func (s *Service) LoadFixture(ctx context.Context, f Fixture) (*Loaded, error) {
 		if err != nil {
 			return err
 		}
-		groups, err := createAll("groups", f.Groups, &l.GroupIDs, func(c GroupChanges) (int64, string, error) {
+		err = createAll("groups", f.Groups, groups, &l.GroupIDs, func(c GroupChanges) (int64, string, error) {
 			g, err := s.writeGroup(ctx, tx, 0, c)
 			if err != nil {
 				return 0, deref(c.Name), err
@@ -107,21 +115,44 @@ func (s *Service) LoadFixture(ctx context.Context, f Fixture) (*Loaded, error) {
 	return l, nil
 }
 
+// namedRecords maps the names of the account's organizations and active
+// groups (lower-cased) to their ids, for fixture users to name.
+func (s *Service) namedRecords(ctx context.Context, tx Tx) (orgs, groups map[string]int64, err error) {
+	ol, err := tx.Organizations(ctx, Window{Limit: -1})
+	if err != nil {
+		return nil, nil, err
+	}
+	gs, err := tx.Groups(ctx, Window{Limit: -1})
+	if err != nil {
+		return nil, nil, err
+	}
+	orgs, groups = map[string]int64{}, map[string]int64{}
+	for _, o := range ol {
+		orgs[strings.ToLower(o.Name)] = o.ID
+	}
+	for _, g := range gs {
+		if _, taken := groups[strings.ToLower(g.Name)]; !taken && !g.Deleted {
+			groups[strings.ToLower(g.Name)] = g.ID // the oldest of equally named groups
+		}
+	}
+	return orgs, groups, nil
+}
+
 // createAll creates each item of a fixture list, naming the item in an
-// error, appends the new ids to ids and returns them by lower-cased name,
-// for users to name. create returns the item's id and name, or its name and
-// why it failed.
-func createAll[C any](list string, items []C, ids *[]int64, create func(C) (int64, string, error)) (map[string]int64, error) {
-	byName := map[string]int64{}
+// error; it appends the new ids to ids and records them in byName under
+// their lower-cased names, where a fixture's group wins over an older one of
+// the same name. create returns the item's id and name, or its name and why
+// it failed.
+func createAll[C any](list string, items []C, byName map[string]int64, ids *[]int64, create func(C) (int64, string, error)) error {
 	for i, c := range items {
 		id, name, err := create(c)
 		if err != nil {
-			return nil, inItem(err, list, i, name)
+			return inItem(err, list, i, name)
 		}
 		byName[strings.ToLower(name)] = id
 		*ids = append(*ids, id)
 	}
-	return byName, nil
+	return nil
 }
 
 func (s *Service) insertFixtureUser(ctx context.Context, tx Tx, fu FixtureUser, groups, orgs map[string]int64) (int64, error) {
@@ -139,7 +170,7 @@ func (s *Service) insertFixtureUser(ctx context.Context, tx Tx, fu FixtureUser, 
 		for _, name := range fu.Groups {
 			id, ok := groups[strings.ToLower(name)]
 			if !ok {
-				v.unacceptable("groups", "has no group named "+name+" in the fixture")
+				v.unacceptable("groups", "has no group named "+name+" in the fixture or the account")
 			}
 			ids = append(ids, id)
 		}
@@ -148,7 +179,7 @@ func (s *Service) insertFixtureUser(ctx context.Context, tx Tx, fu FixtureUser, 
 	if fu.Organization != "" {
 		id, ok := orgs[strings.ToLower(fu.Organization)]
 		if !ok {
-			v.unacceptable("organization", "has no organization named "+fu.Organization+" in the fixture")
+			v.unacceptable("organization", "has no organization named "+fu.Organization+" in the fixture or the account")
 		}
 		c.OrganizationID = &id
 	}

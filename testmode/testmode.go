@@ -7,6 +7,7 @@ package testmode
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -107,8 +108,8 @@ func (c *Controller) OwnerContext(ctx context.Context) (context.Context, error) 
 	return c.svc.AsOwner(ctx)
 }
 
-// Reset empties the directory but for the owner; ids start again at the
-// owner's next.
+// Reset makes the directory a new account's: the owner and the default
+// group; ids start again after them.
 func (c *Controller) Reset(ctx context.Context) error {
 	return c.replace(ctx, c.store.Reset)
 }
@@ -130,12 +131,14 @@ func (c *Controller) Restore(ctx context.Context, name string) error {
 }
 
 // replace swaps the store's contents while no API request runs, then tells
-// the service, whose remembered credentials are now stale.
+// the service, whose remembered credentials are now stale and which gives an
+// emptied directory its default group again.
 func (c *Controller) replace(ctx context.Context, swap func(context.Context) error) error {
 	c.gate.Lock()
 	defer c.gate.Unlock()
-	defer c.svc.StoreReplaced() // even after a failure: the store may have changed
-	return swap(ctx)
+	err := swap(ctx)
+	// Even after a failure: the store may have changed.
+	return errors.Join(err, c.svc.StoreReplaced(ctx))
 }
 
 // Requests lists the recorded API requests matching f, oldest first.
