@@ -259,6 +259,7 @@ func TestFaults(t *testing.T) {
 	r := s.do(owner, "POST", "/__deskgate/faults", jsonType, `{"faults": [
 		{"method": "GET", "path": "/users/*.xml", "status": 503, "every": 2, "count": 2},
 		{"protocol": "v2", "path": "/api/v2/users/count", "status": 429, "retry_after": 30},
+		{"protocol": "legacy", "path": "/users.xml", "status": 429, "count": 1},
 		{"path": "/api/v2/groups", "latency": "1ms"},
 		{"method": "DELETE", "reset_connection": true}
 	]}`)
@@ -279,7 +280,11 @@ func TestFaults(t *testing.T) {
 	if r.header.Get("Retry-After") != "30" {
 		t.Errorf("429 Retry-After: %q", r.header.Get("Retry-After"))
 	}
-	golden(t, "testmode/fault_429_v2.golden", r.dump())
+	golden(t, "testmode/fault_429_v2.golden", r.dump()) // the v2 limiter's own answer
+	golden(t, "testmode/fault_429_legacy.golden", s.do(owner, "GET", "/users.xml", "", "").dump())
+	if r := s.do(owner, "GET", "/users.xml", "", ""); r.status != 200 {
+		t.Errorf("a rule with count 1 fired twice: %d", r.status)
+	}
 	if r := s.do(owner, "GET", "/api/v2/groups", "", ""); r.status != 200 {
 		t.Errorf("a latency fault serves the request after the delay: %d", r.status)
 	}
@@ -352,5 +357,20 @@ func TestTestModeV2GoldensMatchSchemas(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestClockDrivesRateLimits: the rate limit's window follows the service
+// clock, so a test moves past a 429 without waiting.
+func TestClockDrivesRateLimits(t *testing.T) {
+	s := newServer(t, serverOptions{testMode: true, rateLimit: 2})
+	var got []int
+	for range 3 {
+		got = append(got, s.do(owner, "GET", "/api/v2/users/1", "", "").status)
+	}
+	s.do(owner, "POST", "/__deskgate/clock", jsonType, `{"advance": "1m"}`)
+	got = append(got, s.do(owner, "GET", "/users/1.xml", "", "").status)
+	if want := "[200 200 429 200]"; fmt.Sprint(got) != want {
+		t.Errorf("statuses %v, want %s", got, want)
 	}
 }

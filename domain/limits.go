@@ -70,6 +70,9 @@ func newRequestLimits(perMinute, exportPerMinute int) *requestLimits {
 // refused for too many failures, so that front ends answer before doing any
 // work. The Quota describes the tightest limit the request met.
 func (s *Service) Admit(ctx context.Context, class RequestClass) (Quota, error) {
+	if wait, ok := ctx.Value(rateLimitedKey{}).(time.Duration); ok {
+		return Quota{}, tooManyRequests(wait, "Rate limit exceeded")
+	}
 	q, err := s.admit(ctx, class)
 	if auth, _ := ctx.Value(actorKey{}).(authentication); err == nil && KindOf(auth.err) == TooManyRequests {
 		err = auth.err
@@ -107,6 +110,15 @@ func (s *Service) admit(ctx context.Context, class RequestClass) (Quota, error) 
 		}
 	}
 	return q, nil
+}
+
+type rateLimitedKey struct{}
+
+// WithRateLimited returns ctx whose request Admit refuses as over the rate
+// limit, to retry after wait: test mode's fault rules inject 429s this way,
+// so that each API answers exactly as its real limiter does.
+func WithRateLimited(ctx context.Context, wait time.Duration) context.Context {
+	return context.WithValue(ctx, rateLimitedKey{}, wait)
 }
 
 // tooManyRequests is the one refusal for a client over a limit, saying when

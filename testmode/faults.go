@@ -35,9 +35,11 @@ type Rule struct {
 	Seed        uint64  `json:"seed,omitempty"`
 	Count       int     `json:"count,omitempty"` // fire at most this often; 0 = without end
 
-	RetryAfter int `json:"retry_after,omitempty"` // seconds sent in Retry-After with a 429 or 503; default 1
+	// RetryAfter is the seconds a 429 or 503 says to wait (Retry-After);
+	// default 1. A 429 on an API path is that API's own rate-limit answer.
+	RetryAfter int `json:"retry_after,omitempty"`
 
-	Matched int `json:"matched"` // requests seen so far
+	Matched int `json:"matched"` // matching requests seen while it could still fire
 	Fired   int `json:"fired"`   // times it fired so far
 
 	latency time.Duration
@@ -205,42 +207,47 @@ func (f *faults) pick(req *http.Request) *Rule {
 	return nil
 }
 
-// inject applies rule to the request; it reports whether the request is
-// finished (answered or dropped) or should go on to the handler.
-func inject(w http.ResponseWriter, req *http.Request, rule *Rule) (done bool) {
+// inject applies rule to the request. It reports whether the request is
+// finished (answered or dropped, and recorded) or goes on to the handler, as
+// the returned request: after a delay, or carrying a rate-limit refusal.
+func inject(w *recordingWriter, req *http.Request, rule *Rule) (*http.Request, bool) {
 	switch {
 	case rule.latency > 0:
 		select {
 		case <-time.After(rule.latency):
+			return req, false
 		case <-req.Context().Done():
-			return true
+			w.note(0) // the client left: nothing was answered
+			return req, true
 		}
-		return false
 	case rule.ResetConnection:
+		w.note(0) // before the client can see the connection drop
 		conn, _, err := http.NewResponseController(w).Hijack()
-		if err != nil { // HTTP/2 cannot be hijacked: fail the request instead
+		if err != nil { // HTTP/2 cannot be hijacked: abort the stream instead
 			panic(http.ErrAbortHandler)
 		}
 		if tcp, ok := conn.(*net.TCPConn); ok {
 			tcp.SetLinger(0) // close with RST, as a crashed server or a proxy would
 		}
 		conn.Close()
-		return true
+		return req, true
+	}
+	retry := time.Duration(max(rule.RetryAfter, 1)) * time.Second
+	p := protocol(req.URL.Path)
+	if rule.Status == http.StatusTooManyRequests && p != "" {
+		// The API answers as its limiter does: its own body and headers.
+		return req.WithContext(domain.WithRateLimited(req.Context(), retry)), false
 	}
 	if rule.Status == http.StatusTooManyRequests || rule.Status == http.StatusServiceUnavailable {
-		retry := rule.RetryAfter
-		if retry == 0 {
-			retry = 1
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())))
 	}
 	msg := fmt.Sprintf("%d %s (injected by a deskgate fault rule)", rule.Status, http.StatusText(rule.Status))
-	if protocol(req.URL.Path) == "legacy" {
+	if p == "legacy" {
 		w.Header().Set("Content-Type", "application/xml; charset=utf-8")
 		w.WriteHeader(rule.Status)
 		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<errors>\n  <error>%s</error>\n</errors>\n", msg)
-		return true
+		return req, true
 	}
 	writeJSON(w, rule.Status, errorBody{Error: "InjectedFault", Description: msg})
-	return true
+	return req, true
 }

@@ -71,25 +71,32 @@ func (r *ring) find(f RequestFilter) []Request {
 	return out
 }
 
-// statusWriter remembers the status a handler sent.
-type statusWriter struct {
+// recordingWriter records the request once, with the status the handler
+// sends, just before that status goes out: a client that has its answer
+// finds the request recorded.
+type recordingWriter struct {
 	http.ResponseWriter
-	status int
+	record func(status int)
+	done   bool
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
+func (w *recordingWriter) WriteHeader(code int) {
+	w.note(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+func (w *recordingWriter) Write(b []byte) (int, error) {
+	w.note(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 
-// Unwrap lets http.ResponseController reach the connection (to reset it).
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+// note records the request with status, the first time only.
+func (w *recordingWriter) note(status int) {
+	if !w.done {
+		w.done = true
+		w.record(status)
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -72,22 +72,21 @@ func (c *Controller) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sw := &statusWriter{ResponseWriter: w}
 		rec := Request{Time: c.svc.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
-		answered := true
-		defer func() {
-			if rec.Status = sw.status; rec.Status == 0 && answered {
-				rec.Status = http.StatusOK // net/http's answer to a handler that wrote nothing
-			}
+		rw := &recordingWriter{ResponseWriter: w, record: func(status int) {
+			rec.Status = status
 			c.requests.add(rec)
-		}()
-		if rule := c.faults.pick(r); rule != nil && inject(sw, r, rule) {
-			answered = sw.status != 0
-			return
+		}}
+		defer rw.note(http.StatusOK) // net/http's answer to a handler that wrote nothing
+		if rule := c.faults.pick(r); rule != nil {
+			var done bool
+			if r, done = inject(rw, r, rule); done {
+				return
+			}
 		}
 		c.gate.RLock()
 		defer c.gate.RUnlock()
-		next.ServeHTTP(sw, r)
+		next.ServeHTTP(rw, r)
 	})
 }
 
