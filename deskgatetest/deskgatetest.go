@@ -28,12 +28,15 @@ import (
 var DefaultClock = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Options configure the server; the zero value is an account with unlimited
-// seats, no fixture, the clock frozen at DefaultClock and seed 0.
+// seats and requests, no fixture, the clock frozen at DefaultClock and seed 0.
 type Options struct {
 	Seats    int       // agent seats; 0 = unlimited
 	Fixtures string    // a JSON fixture file (see testdata/fixtures/example.json) loaded at start
 	Clock    time.Time // the frozen start time
 	Seed     uint64    // seeds ids, tokens, salts and cursors
+	// RateLimit is the account's requests a minute; 0 = unlimited. Its
+	// window follows the frozen clock: Advance refills it.
+	RateLimit int
 }
 
 // The account owner's credentials on every server.
@@ -76,7 +79,9 @@ func New(t testing.TB, opts Options) *Server {
 	}
 	clock := testmode.NewClock(start)
 	random, cursorKey := testmode.Seeded(opts.Seed)
-	svc, err := domain.NewService(ctx, db, domain.Config{AgentSeats: opts.Seats, Now: clock.Now, Random: random, CursorKey: cursorKey})
+	svc, err := domain.NewService(ctx, db, domain.Config{
+		AgentSeats: opts.Seats, RateLimit: opts.RateLimit, Now: clock.Now, Random: random, CursorKey: cursorKey,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
