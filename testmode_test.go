@@ -97,6 +97,7 @@ func TestFixtures(t *testing.T) {
 	// default, the organization, the extra identity, the token.
 	golden(t, "testmode/fixture_agent_legacy.golden", s.do(owner, "GET", "/users/2.xml", "", "").dump())
 	golden(t, "testmode/fixture_end_user_v2.golden", s.do(owner, "GET", "/api/v2/users/3", "", "").dump())
+	golden(t, "testmode/fixture_end_user_identities.golden", s.do(owner, "GET", "/api/v2/users/3/identities", "", "").dump())
 	if r := s.do(creds{"al@example.com/token", "al-api-token-0123456789"}, "GET", "/api/v2/users/me", "", ""); r.status != 200 {
 		t.Errorf("the fixture's token does not authenticate: %d", r.status)
 	}
@@ -338,8 +339,9 @@ func TestSeededFaultsRepeat(t *testing.T) {
 func TestTestModeV2GoldensMatchSchemas(t *testing.T) {
 	schemas := v2Schemas(t)
 	for file, keys := range map[string]map[string]string{
-		"fixture_end_user_v2.golden": {"user": "UserForAdmin"},
-		"reset_groups.golden":        {"groups": "GroupObject"},
+		"fixture_end_user_v2.golden":         {"user": "UserForAdmin"},
+		"reset_groups.golden":                {"groups": "GroupObject"},
+		"fixture_end_user_identities.golden": {"identities": "UserIdentityObject"},
 	} {
 		b, err := os.ReadFile("testdata/testmode/" + file)
 		if err != nil {
