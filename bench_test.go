@@ -17,6 +17,7 @@ import (
 
 	"github.com/deskgate/deskgate"
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/jsonapi"
 	"github.com/deskgate/deskgate/storage"
 )
 
@@ -84,6 +85,24 @@ func (f *benchFixture) get(b *testing.B, c creds, path string) (int, []byte) {
 		b.Fatal(err)
 	}
 	return resp.StatusCode, body
+}
+
+// signIn signs the owner in and returns the session cookie's value.
+func (f *benchFixture) signIn(b *testing.B) string {
+	b.Helper()
+	resp, err := f.client.Post(f.srv.URL+"/access/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"email":%q,"password":%q}`, ownerEmail, ownerPassword)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == jsonapi.SessionCookie && resp.StatusCode == http.StatusOK {
+			return c.Value
+		}
+	}
+	b.Fatalf("sign-in: %d, no session cookie", resp.StatusCode)
+	return ""
 }
 
 // walkCursor pages through the v2 list pages times, 100 users a page, in
@@ -178,7 +197,7 @@ func BenchmarkUsers(b *testing.B) {
 	}
 	_, legacyShow := f.get(b, owner, fmt.Sprintf("/users/%d.xml", benchUsers/2))
 	_, v2Show := f.get(b, owner, fmt.Sprintf("/api/v2/users/%d", benchUsers/2))
-	deepCursor, deepNameCursor := "", ""
+	deepCursor, deepNameCursor, cookie := "", "", ""
 
 	var created atomic.Int64
 	nonce := rand.Int64()
@@ -215,6 +234,17 @@ func BenchmarkUsers(b *testing.B) {
 		{name: "v2-offset-deepest", want: 200, req: get(owner, fixed(fmt.Sprintf("/api/v2/users?page=%d&per_page=100", deepestOffset)))},
 		{name: "auth-password", want: 200, req: get(password, func(i int64) string { return fmt.Sprintf("/api/v2/users/%d", id(i)) })},
 		{name: "auth-token", want: 200, req: get(owner, func(i int64) string { return fmt.Sprintf("/api/v2/users/%d", id(i)) })},
+		{name: "auth-session", want: 200,
+			setup: func() {
+				if cookie == "" {
+					cookie = f.signIn(b)
+				}
+			},
+			req: func(i int64) *http.Request {
+				r, _ := http.NewRequest(http.MethodGet, base+fmt.Sprintf("/api/v2/users/%d", id(i)), nil)
+				r.Header.Set("Cookie", jsonapi.SessionCookie+"="+cookie)
+				return r
+			}},
 		// Last: its writes would leave WAL pages for the reads after it.
 		{name: "legacy-create", want: 201, req: func(int64) *http.Request {
 			n := created.Add(1)
@@ -258,6 +288,7 @@ func BenchmarkUsers(b *testing.B) {
 	cost("by name / by id, first page", "v2-cursor-by-name-first", "v2-cursor-first")
 	cost("offset page 100 / page 1", "v2-offset-deepest", "v2-offset-first")
 	cost("password auth / token auth", "auth-password", "auth-token")
+	cost("session cookie auth / token auth", "auth-session", "auth-token")
 }
 
 // bareRequest starts a bare net/http server answering size bytes and

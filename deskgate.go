@@ -3,11 +3,13 @@
 package deskgate
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/jsonapi"
@@ -66,9 +68,12 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 const MaxBody = 1 << 20
 
 // authenticate limits the body and records in the request's context the
-// client's address and who the Basic credentials name, or why they failed.
-// Without credentials no actor is recorded; the service then refuses every
-// call that needs one, and each front end answers in its own format.
+// client's address and who the Basic credentials or, without them, the
+// session cookie name, or why they failed. Without credentials no actor is
+// recorded; the service then refuses every call that needs one, and each
+// front end answers in its own format. Whether a cookie request may change
+// anything without its authenticity token is the domain's to decide; this
+// only reports the token and whether the method changes state.
 //
 // The address is the connection's peer: X-Forwarded-For is not trusted, so
 // behind a reverse proxy every client counts as the proxy's address.
@@ -80,6 +85,13 @@ func authenticate(svc *domain.Service, next http.Handler) http.Handler {
 		}
 		if user, pass, ok := r.BasicAuth(); ok {
 			a, err := svc.Authenticate(r.Context(), user, pass)
+			r = r.WithContext(domain.WithAuthentication(r.Context(), a, err))
+		} else if c, err := r.Cookie(jsonapi.SessionCookie); err == nil {
+			a, err := svc.AuthenticateSession(r.Context(), domain.SessionCredentials{
+				Secret:        c.Value,
+				CSRFToken:     r.Header.Get("X-CSRF-Token"),
+				StateChanging: !safeMethod(r.Method),
+			})
 			r = r.WithContext(domain.WithAuthentication(r.Context(), a, err))
 		}
 		next.ServeHTTP(w, r)
@@ -98,4 +110,54 @@ func (b body) Read(p []byte) (int, error) {
 		err = &domain.Error{Kind: domain.BadRequest, Msg: "The request body could not be read: it ended early or took too long to arrive.", Err: err}
 	}
 	return n, err
+}
+
+// safeMethod reports whether an HTTP method only reads.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// How often the background jobs run: purging sessions that are over, and a
+// round of mail delivery (also as soon as a commit queues mail).
+const (
+	sessionPurge = time.Minute
+	mailRound    = 5 * time.Second
+)
+
+// Background runs the service's jobs until ctx ends: the session purge and,
+// when send is not nil, the delivery of outbox mail through it.
+func Background(ctx context.Context, svc *domain.Service, send func(context.Context, domain.Mail) error, log *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		every(ctx, sessionPurge, nil, log, "session purge", func(ctx context.Context) error {
+			_, err := svc.PurgeSessions(ctx)
+			return err
+		})
+	}()
+	if send != nil {
+		every(ctx, mailRound, svc.MailQueued(), log, "mail delivery", func(ctx context.Context) error {
+			_, err := svc.DeliverMail(ctx, send)
+			return err
+		})
+	}
+	<-done
+}
+
+// every runs job now and then every period, or sooner when wake fires,
+// until ctx ends. A failed run is logged and retried at the next one.
+func every(ctx context.Context, period time.Duration, wake <-chan struct{}, log *slog.Logger, name string, job func(context.Context) error) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if err := job(ctx); err != nil && ctx.Err() == nil {
+			log.Warn(name+" failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-wake:
+		}
+	}
 }

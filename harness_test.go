@@ -3,9 +3,11 @@ package deskgate_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -45,6 +47,7 @@ type server struct {
 	tm    *testmode.Controller // nil unless testMode
 	path  string
 	from  *http.Client // nil: the default client, from 127.0.0.1
+	logs  string       // the file the server logs to
 }
 
 type serverOptions struct {
@@ -53,6 +56,7 @@ type serverOptions struct {
 	adminSetPasswords bool
 	testMode          bool   // mount the control API
 	seed              uint64 // test mode: seeds random bytes and the cursor key
+	mailDelivery      bool   // mark outbox mail for an SMTP sender (the test drives DeliverMail)
 }
 
 func newServer(t *testing.T, opts serverOptions) *server {
@@ -70,6 +74,7 @@ func newServer(t *testing.T, opts serverOptions) *server {
 		AdminSetPasswords: opts.adminSetPasswords,
 		Now:               clk.Now,
 		Random:            rand.NewChaCha8([32]byte{}), // deterministic salts and tokens
+		MailDelivery:      opts.mailDelivery,
 	}
 	if opts.testMode {
 		cfg.Random, cfg.CursorKey = testmode.Seeded(opts.seed)
@@ -81,8 +86,12 @@ func newServer(t *testing.T, opts serverOptions) *server {
 	if _, _, err := svc.Bootstrap(ctx, domain.Owner{Email: ownerEmail, Password: ownerPassword, Token: ownerToken}); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, svc: svc, db: db, clock: clk, path: path}
-	hopts := deskgate.Options{BaseURL: testBaseURL}
+	s := &server{t: t, svc: svc, db: db, clock: clk, path: path, logs: filepath.Join(t.TempDir(), "deskgate.log")}
+	logFile, err := os.Create(s.logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hopts := deskgate.Options{BaseURL: testBaseURL, Log: slog.New(slog.NewTextHandler(logFile, nil))}
 	if opts.testMode {
 		s.tm = testmode.New(svc, db, clk, nil)
 		hopts.TestMode = s.tm
@@ -91,6 +100,7 @@ func newServer(t *testing.T, opts serverOptions) *server {
 	t.Cleanup(func() {
 		s.Close()
 		db.Close()
+		logFile.Close()
 	})
 	return s
 }
@@ -110,16 +120,24 @@ type response struct {
 // do sends a request and reads the whole response.
 func (s *server) do(c creds, method, path, contentType, body string) response {
 	s.t.Helper()
+	return s.send(method, path, body, func(h http.Header) {
+		if c.user != "" {
+			h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.user+":"+c.pass)))
+		}
+		if contentType != "" {
+			h.Set("Content-Type", contentType)
+		}
+	})
+}
+
+// send sends a request whose headers set fills in and reads the whole response.
+func (s *server) send(method, path, body string, set func(http.Header)) response {
+	s.t.Helper()
 	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	if c.user != "" {
-		req.SetBasicAuth(c.user, c.pass)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
+	set(req.Header)
 	client := s.Client()
 	if s.from != nil {
 		client = s.from

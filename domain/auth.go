@@ -124,7 +124,8 @@ type credentialCache struct {
 
 type credentialEntry struct {
 	principal Principal
-	gen       uint64 // the write generation the principal was read at
+	session   Session // for a session cookie's entry
+	gen       uint64  // the write generation the principal was read at
 	expires   time.Time
 }
 
@@ -152,12 +153,22 @@ func (c *credentialCache) get(k [32]byte, now time.Time) (credentialEntry, bool)
 }
 
 func (c *credentialCache) put(k [32]byte, p *Principal, gen uint64, now time.Time) {
+	c.store(k, credentialEntry{principal: *p, gen: gen}, now)
+}
+
+// putSession remembers the session a cookie's secret opens, and its user.
+func (c *credentialCache) putSession(k [32]byte, ses *Session, p *Principal, gen uint64, now time.Time) {
+	c.store(k, credentialEntry{principal: *p, session: *ses, gen: gen}, now)
+}
+
+func (c *credentialCache) store(k [32]byte, e credentialEntry, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= credentialCacheMax {
 		clear(c.m) // rare: a flood of distinct credentials; the next requests re-check
 	}
-	c.m[k] = credentialEntry{principal: *p, gen: gen, expires: now.Add(c.ttl)}
+	e.expires = now.Add(c.ttl)
+	c.m[k] = e
 }
 
 // loginRefresh is how stale last_login_at may get: API use bumps it, but a
@@ -187,6 +198,16 @@ func (s *Service) Authenticate(ctx context.Context, username, secret string) (*A
 		cred = CredentialToken
 	}
 	return &Actor{ID: p.ID, Role: p.Role, Owner: p.Owner, Credential: cred}, nil
+}
+
+// mayAuthenticate is the one rule on who may authenticate at all, whatever
+// the credential (password, token, session): active users who are not
+// suspended.
+func mayAuthenticate(p *Principal) error {
+	if !p.Active || p.Suspended {
+		return errUnauthenticated
+	}
+	return nil
 }
 
 // principal checks credentials once the limits on failed authentication
@@ -227,8 +248,11 @@ func (s *Service) checkCredentials(ctx context.Context, email, secret string, is
 		return nil, errUnauthenticated
 	case err != nil:
 		return nil, err
-	case !p.Active:
-		return nil, errUnauthenticated
+	}
+	if err := mayAuthenticate(p); err != nil {
+		return nil, err
+	}
+	switch {
 	case !isToken && p.PasswordHash == "":
 		return nil, errUnauthenticated
 	case !isToken && !(hit && cached.principal.PasswordHash == p.PasswordHash):

@@ -101,14 +101,31 @@ func (s *Service) replacePassword(ctx context.Context, tx Tx, u *User, password 
 	if err := v.err(); err != nil {
 		return err
 	}
-	return s.storePassword(ctx, tx, u.ID, password)
+	return s.changePassword(ctx, tx, u.ID, password)
 }
 
-// storePassword is the one place a password is written: user create and
-// update, SetPassword and ChangePassword all end here. What a password change
-// must also end belongs here. Cached credentials need nothing: the write
-// generation this transaction bumps makes every cached check stale, and the
-// old password no longer matches the new hash.
+// changePassword is where every password change ends up: a user update of
+// either API, SetPassword and ChangePassword. Besides storing it, a change
+// ends every session of the user and tells the user by mail. Cached
+// credentials need nothing: the write generation this transaction bumps
+// makes every cached check stale, and the old password no longer matches
+// the new hash.
+func (s *Service) changePassword(ctx context.Context, tx Tx, userID int64, password string) error {
+	if err := s.storePassword(ctx, tx, userID, password); err != nil {
+		return err
+	}
+	if err := tx.DeleteUserSessions(ctx, userID); err != nil {
+		return err
+	}
+	u, err := tx.UserByID(ctx, userID) // as changed: the mail goes to its primary address now
+	if err != nil {
+		return err
+	}
+	return s.sendMail(ctx, tx, passwordChangedMail(u))
+}
+
+// storePassword is the one place a password is written: a new user's
+// through here only, a changed one through changePassword.
 func (s *Service) storePassword(ctx context.Context, tx Tx, userID int64, password string) error {
 	hash, err := s.hashPassword(ctx, password)
 	if err != nil {

@@ -26,6 +26,13 @@ type Config struct {
 	// CursorKey signs cursors and authenticity tokens; nil uses the store's
 	// own secret. Test mode derives it from its seed, so cursors repeat.
 	CursorKey []byte
+
+	// SessionIdle and SessionMax are a browser session's idle and absolute
+	// lifetimes; 0 = DefaultSessionIdle, DefaultSessionMax.
+	SessionIdle, SessionMax time.Duration
+	// MailDelivery marks new outbox mail for an SMTP sender (DeliverMail);
+	// without it the outbox is all there is.
+	MailDelivery bool
 }
 
 // Service holds every rule of the Users API. Both front ends call it; it
@@ -46,13 +53,26 @@ type Service struct {
 	failures  *failures
 	hashSlots chan struct{} // one token per argon2id computation allowed at once
 	hashes    atomic.Uint64 // argon2id computations run
+
+	sessionIdle, sessionMax time.Duration
+
+	delivers   bool
+	mailQueued atomic.Bool   // a transaction under way queued mail for delivery
+	mailWake   chan struct{} // signalled once that transaction committed
 }
 
 // inTx runs fn in one write transaction of the store. Every write of the
 // service goes through here, so the write generation covers them all.
 func (s *Service) inTx(ctx context.Context, fn func(Tx) error) error {
 	defer s.writes.Add(1)
-	return s.store.InTx(ctx, fn)
+	err := s.store.InTx(ctx, fn)
+	if s.mailQueued.Swap(false) && err == nil {
+		select {
+		case s.mailWake <- struct{}{}:
+		default: // the sender is already due to wake
+		}
+	}
+	return err
 }
 
 // NewService builds the service over store.
@@ -65,6 +85,12 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 	}
 	if cfg.LoginCache == 0 {
 		cfg.LoginCache = 5 * time.Minute
+	}
+	if cfg.SessionIdle == 0 {
+		cfg.SessionIdle = DefaultSessionIdle
+	}
+	if cfg.SessionMax == 0 {
+		cfg.SessionMax = DefaultSessionMax
 	}
 	key := cfg.CursorKey
 	if key == nil {
@@ -89,7 +115,11 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 		failures:           newFailures(),
 		// Half the cores at most hash passwords; the rest serve requests
 		// that are already authenticated.
-		hashSlots: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		hashSlots:   make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2)),
+		sessionIdle: cfg.SessionIdle,
+		sessionMax:  cfg.SessionMax,
+		delivers:    cfg.MailDelivery,
+		mailWake:    make(chan struct{}, 1),
 	}, nil
 }
 
@@ -102,6 +132,9 @@ type Actor struct {
 	Role       Role
 	Owner      bool
 	Credential Credential // what the request authenticated with
+	SessionID  int64      // the session of a cookie-authenticated request, else 0
+
+	sessionToken string // the session's authenticity token
 }
 
 // Credential is the kind of secret a request authenticated with.

@@ -27,6 +27,9 @@ var (
 		fields: timestamps(func(i Identity) time.Time { return i.CreatedAt }, func(i Identity) time.Time { return i.UpdatedAt })}
 	// Compliance deletion statuses have no id of their own to sort by.
 	complianceSorting = byID(func(ComplianceDeletionStatus) int64 { return 0 })
+	// Sessions and outbox mails list in id order only.
+	sessionSorting = byID(func(ses *Session) int64 { return ses.ID })
+	mailSorting    = byID(func(m *OutboxMail) int64 { return m.ID })
 )
 
 // byID is the sorting of a list that sorts by id only (ascending or

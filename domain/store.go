@@ -48,6 +48,7 @@ type Principal struct {
 	Role         Role
 	Owner        bool
 	Active       bool
+	Suspended    bool
 	PasswordHash string // "" when the user has no password
 	LastLoginAt  time.Time
 }
@@ -68,6 +69,21 @@ type Reader interface {
 	// hold the email identity the client named.
 	PrincipalByToken(ctx context.Context, tokenHash []byte, email string) (*Principal, error)
 	CountUsersTotal(ctx context.Context) (int, error)
+	AccountOwner(ctx context.Context) (*User, error)
+
+	// SessionByHash finds a session by the hash of its secret, with what
+	// authentication needs of its user.
+	SessionByHash(ctx context.Context, secretHash []byte) (*Session, *Principal, error)
+	SessionByID(ctx context.Context, id int64) (*Session, error)
+	// Sessions lists the sessions matching f in id order; CountSessions counts them.
+	Sessions(ctx context.Context, f SessionFilter, w Window) ([]*Session, error)
+	CountSessions(ctx context.Context, f SessionFilter) (int, error)
+
+	// Outbox lists the outbox mails matching f in id order; CountOutbox counts them.
+	Outbox(ctx context.Context, f OutboxFilter, w Window) ([]*OutboxMail, error)
+	CountOutbox(ctx context.Context, f OutboxFilter) (int, error)
+	// DueMails lists up to limit pending mails whose next attempt is due at now.
+	DueMails(ctx context.Context, now time.Time, limit int) ([]*OutboxMail, error)
 
 	GroupByID(ctx context.Context, id int64) (*Group, error)
 	Groups(ctx context.Context, w Window) ([]*Group, error)
@@ -112,6 +128,18 @@ type Tx interface {
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
 	AddToken(ctx context.Context, userID int64, tokenHash []byte, now time.Time) error
 	TouchLogin(ctx context.Context, userID int64, at time.Time) error
+
+	InsertSession(ctx context.Context, s *Session, secretHash []byte) error // sets s.ID
+	// UpdateSession writes the session's renewals, last_seen_at and expires_at.
+	UpdateSession(ctx context.Context, s *Session) error
+	DeleteSession(ctx context.Context, id int64) error
+	DeleteUserSessions(ctx context.Context, userIDs ...int64) error
+	// PurgeSessions deletes the sessions not live by f (every user's) and counts them.
+	PurgeSessions(ctx context.Context, f SessionFilter) (int, error)
+
+	InsertMail(ctx context.Context, m *OutboxMail) error // sets m.ID
+	// RecordDelivery writes a delivery attempt's outcome onto the mail's row.
+	RecordDelivery(ctx context.Context, m *OutboxMail) error
 
 	InsertGroup(ctx context.Context, g *Group) error
 	UpdateGroup(ctx context.Context, g *Group) error

@@ -91,6 +91,10 @@ type UserChanges struct {
 	Identities          []NewIdentity  // create only: identities made with the user beside its email and phone
 	DefaultGroupID      *int64
 
+	// SkipVerifyEmail suppresses the welcome mail of a create (v2
+	// skip_verify_email); a user created verified gets none either.
+	SkipVerifyEmail bool
+
 	// ReplaceEmail makes Email the primary address on update (the legacy API
 	// knows one address per user); without it a new email is added as a
 	// secondary identity, as v2 does.

@@ -2,9 +2,6 @@ package domain
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,10 +20,11 @@ func (s *Service) User(ctx context.Context, id int64) (*User, error) {
 }
 
 // Me returns the authenticated user and its authenticity token, which
-// browser clients echo in X-CSRF-Token. The token is derived from the user,
-// so it needs no storage and stays the same across requests. The real
-// service answers anyone here: a caller without valid credentials gets no
-// user and the anonymous token.
+// browser clients echo in X-CSRF-Token. Under a session cookie it is the
+// session's token (it changes with each session and renewal); Basic
+// requests need none and get one derived from the user, which no session
+// accepts. The real service answers anyone here: a caller without valid
+// credentials gets no user and the anonymous token.
 func (s *Service) Me(ctx context.Context) (*User, string, error) {
 	a, err := actor(ctx)
 	if KindOf(err) == Unauthenticated {
@@ -39,14 +37,17 @@ func (s *Service) Me(ctx context.Context) (*User, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	return u, s.authenticityToken(u.ID), nil
+	token := a.sessionToken
+	if token == "" {
+		token = s.authenticityToken(u.ID)
+	}
+	return u, token, nil
 }
 
-// authenticityToken is the CSRF token of a user; 0 is the anonymous caller.
+// authenticityToken is the CSRF token of a caller without a session, by
+// user id; 0 is the anonymous caller.
 func (s *Service) authenticityToken(userID int64) string {
-	m := hmac.New(sha256.New, s.cursorKey)
-	fmt.Fprintf(m, "authenticity-token:%d", userID)
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return s.mac(fmt.Sprintf("authenticity-token:%d", userID))
 }
 
 // legacyPageSize is the legacy API's fixed page length.
@@ -164,8 +165,13 @@ func (s *Service) CreateUser(ctx context.Context, c UserChanges) (*User, error) 
 	}
 	var u *User
 	err = s.inTx(ctx, func(tx Tx) error {
-		u, err = s.insertUser(ctx, tx, &c, false)
-		return err
+		if u, err = s.insertUser(ctx, tx, &c, false); err != nil {
+			return err
+		}
+		if c.SkipVerifyEmail || u.Verified {
+			return nil
+		}
+		return s.sendMail(ctx, tx, welcomeMail(u))
 	})
 	return u, err
 }
@@ -312,6 +318,11 @@ func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChang
 	if err := tx.UpdateUser(ctx, &u); err != nil {
 		return nil, err
 	}
+	if old.Active && !u.Active || !old.Suspended && u.Suspended {
+		if err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
+			return nil, err
+		}
+	}
 	if email != "" {
 		if err := setUserEmail(ctx, tx, &u, email, c.ReplaceEmail, now); err != nil {
 			return nil, err
@@ -328,7 +339,7 @@ func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChang
 		}
 	}
 	if c.Password != nil {
-		if err := s.storePassword(ctx, tx, u.ID, *c.Password); err != nil {
+		if err := s.changePassword(ctx, tx, u.ID, *c.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -360,6 +371,9 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) (*User, error) {
 		d.Active = false
 		d.UpdatedAt = s.Now()
 		if err := tx.UpdateUser(ctx, &d); err != nil {
+			return err
+		}
+		if err := tx.DeleteUserSessions(ctx, id); err != nil {
 			return err
 		}
 		u, err = tx.UserByID(ctx, id)

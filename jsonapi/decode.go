@@ -138,6 +138,7 @@ type userInput struct {
 	OnlyPrivateComments opt[bool]           `json:"only_private_comments"`
 	Tags                opt[[]string]       `json:"tags"`
 	UserFields          opt[map[string]any] `json:"user_fields"`
+	SkipVerifyEmail     bool                `json:"skip_verify_email"`
 	// Identities are made with the user (create only; an update ignores them).
 	Identities []struct {
 		Type  string `json:"type"`
@@ -169,6 +170,7 @@ func (in *userInput) changes() (domain.UserChanges, error) {
 		OnlyPrivateComments: in.OnlyPrivateComments.ptr(),
 		Tags:                in.Tags.clearable(),
 		UserFields:          in.UserFields.v,
+		SkipVerifyEmail:     in.SkipVerifyEmail,
 		// v2: an agent-only restriction given to an end user becomes "requested".
 		EndUserRestrictionFallback: true,
 	}

@@ -32,6 +32,21 @@ func (h *Handler) Routes(r *mux.Router) {
 	route(get, "/users/show_many", h.showManyUsers)
 	route(get, "/users/count", h.countUsers)
 	route(get, "/users/me", h.me)
+	route(post, "/users/request_create", h.requestCreate)
+
+	route(get, "/users/me/session", h.currentSession)
+	route(get, "/users/me/session/renew", h.renewSession)
+	route(delete, "/users/me/logout", h.logout)
+	route(get, user+"/sessions", listOfUser(h, "sessions", h.svc.Sessions, h.sessions))
+	route(delete, user+"/sessions", h.deleteUserSessions)
+	route(get, user+"/sessions/{session_id:[0-9]+}", h.showSession)
+	route(delete, user+"/sessions/{session_id:[0-9]+}", deleteOfUser("session_id", h.svc.DeleteSession))
+	route(post, "/users/logout_many", h.logoutMany)
+	route(get, "/sessions", h.accountSessions)
+	// deskgate's own: the browser sign-in, and the outbox tests read mail from.
+	r.Handle("/access/login", h.adapt(domain.Requests, h.login)).Methods(post)
+	route(get, "/deskgate/outbox", h.outbox)
+
 	route(get, user, h.showUser)
 	route(put, user, h.updateUser)
 	route(delete, user, h.deleteUser)

@@ -236,17 +236,30 @@ func (r reader) CountUsersTotal(ctx context.Context) (int, error) {
 	return n, err
 }
 
+func (r reader) AccountOwner(ctx context.Context) (*domain.User, error) {
+	us, err := r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.owner ORDER BY u.id LIMIT 1")
+	if err != nil {
+		return nil, err
+	}
+	if len(us) == 0 {
+		return nil, domain.ErrNotFound
+	}
+	return us[0], nil
+}
+
 func (r reader) UsersByPosition(ctx context.Context, first, limit int) ([]*domain.User, error) {
 	return r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.position >= ? AND u.position < ? ORDER BY u.position",
 		first, first+limit)
 }
 
-const principalColumns = "u.id, u.role, u.owner, u.active, u.password_hash, coalesce(u.last_login_at, 0)"
+const principalColumns = "u.id, u.role, u.owner, u.active, u.suspended, u.password_hash, coalesce(u.last_login_at, 0)"
 
-func scanPrincipal(row *sql.Row) (*domain.Principal, error) {
+// scanPrincipal reads principalColumns, then any further columns into more.
+func scanPrincipal(row *sql.Row, more ...any) (*domain.Principal, error) {
 	var p domain.Principal
 	var login int64
-	if err := row.Scan(&p.ID, &p.Role, &p.Owner, &p.Active, &p.PasswordHash, &login); err != nil {
+	dest := append([]any{&p.ID, &p.Role, &p.Owner, &p.Active, &p.Suspended, &p.PasswordHash, &login}, more...)
+	if err := row.Scan(dest...); err != nil {
 		return nil, notFound(err)
 	}
 	p.LastLoginAt = unix(login)

@@ -93,3 +93,21 @@ func TestRunAppliesLimits(t *testing.T) {
 		t.Error("a connection that never sends its body is still open")
 	}
 }
+
+func TestParseConfigSessionsAndMail(t *testing.T) {
+	env := map[string]string{"DESKGATE_SESSION_IDLE": "30m", "DESKGATE_SMTP_URL": "smtp://mail.example.com:2525"}
+	c, err := parseConfig([]string{"-session-max", "4h"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.sessionIdle != 30*time.Minute || c.sessionMax != 4*time.Hour || c.smtpURL != env["DESKGATE_SMTP_URL"] {
+		t.Errorf("session idle %v, max %v, SMTP %q", c.sessionIdle, c.sessionMax, c.smtpURL)
+	}
+	defaults, err := parseConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil || defaults.sessionIdle != 2*time.Hour || defaults.sessionMax != 8*time.Hour || defaults.smtpURL != "" {
+		t.Errorf("defaults: session idle %v, max %v, SMTP %q (%v)", defaults.sessionIdle, defaults.sessionMax, defaults.smtpURL, err)
+	}
+	if _, err := parseConfig([]string{"-session-idle", "0s"}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), "session idle") {
+		t.Errorf("-session-idle 0s: %v", err)
+	}
+}

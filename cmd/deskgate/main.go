@@ -14,11 +14,13 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/deskgate/deskgate"
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/mailer"
 	"github.com/deskgate/deskgate/storage"
 	"github.com/deskgate/deskgate/testmode"
 )
@@ -37,6 +39,8 @@ type config struct {
 	ownerEmail, ownerPassword, ownerToken string
 	ownerGiven                            []string // the owner settings given, by flag name
 	server                                deskgate.ServerOptions
+	sessionIdle, sessionMax               time.Duration
+	smtpURL                               string
 
 	testMode bool
 	fixtures string    // a fixture file loaded at start (test mode)
@@ -71,6 +75,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"header timeout", &c.server.HeaderTimeout, fs.String("header-timeout", env("DESKGATE_HEADER_TIMEOUT", d.HeaderTimeout.String()), "time a client has to send a request's headers (DESKGATE_HEADER_TIMEOUT)")},
 		{"read timeout", &c.server.ReadTimeout, fs.String("read-timeout", env("DESKGATE_READ_TIMEOUT", d.ReadTimeout.String()), "time a client has to send a whole request, body included (DESKGATE_READ_TIMEOUT)")},
 		{"write timeout", &c.server.WriteTimeout, fs.String("write-timeout", env("DESKGATE_WRITE_TIMEOUT", d.WriteTimeout.String()), "time from a request's headers to the end of its response (DESKGATE_WRITE_TIMEOUT)")},
+		{"session idle", &c.sessionIdle, fs.String("session-idle", env("DESKGATE_SESSION_IDLE", domain.DefaultSessionIdle.String()), "a browser session ends after this long unused (DESKGATE_SESSION_IDLE)")},
+		{"session max", &c.sessionMax, fs.String("session-max", env("DESKGATE_SESSION_MAX", domain.DefaultSessionMax.String()), "a browser session ends this long after sign-in or its last renewal (DESKGATE_SESSION_MAX)")},
 		{"idle timeout", &c.server.IdleTimeout, fs.String("idle-timeout", env("DESKGATE_IDLE_TIMEOUT", d.IdleTimeout.String()), "time a keep-alive connection may wait for its next request (DESKGATE_IDLE_TIMEOUT)")},
 	}
 	counts := []struct {
@@ -97,6 +103,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.fixtures, "fixtures", env("DESKGATE_FIXTURES", ""), "JSON fixture file loaded at start; test mode only (DESKGATE_FIXTURES)")
 	clock := fs.String("clock", env("DESKGATE_CLOCK", ""), "freeze the clock at this RFC 3339 time, e.g. 2024-01-01T00:00:00Z; test mode only (DESKGATE_CLOCK)")
 	seed := fs.String("seed", env("DESKGATE_SEED", ""), "seed ids, tokens, generated passwords and cursors from this number; test mode only (DESKGATE_SEED)")
+	fs.StringVar(&c.smtpURL, "smtp-url", env("DESKGATE_SMTP_URL", ""), "also deliver outbox mail through smtp://user:password@host:port[?from=address]; default: outbox only (DESKGATE_SMTP_URL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -162,7 +169,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer db.Close()
-	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, AdminSetPasswords: cfg.adminSetPasswords}
+	var smtp *mailer.SMTP
+	if cfg.smtpURL != "" {
+		if smtp, err = mailer.New(cfg.smtpURL); err != nil {
+			return err
+		}
+	}
+	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, AdminSetPasswords: cfg.adminSetPasswords,
+		SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax, MailDelivery: smtp != nil}
 	var clock *testmode.Clock
 	if cfg.testMode {
 		clock = testmode.NewClock(cfg.clock)
@@ -202,6 +216,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	srv := deskgate.NewServer(deskgate.NewHandler(svc, opts), cfg.server, log)
+	var send func(context.Context, domain.Mail) error
+	if smtp != nil {
+		log.Info("delivering mail", "smtp", smtp.Addr())
+		send = smtp.Send
+	}
+	background, stopBackground := context.WithCancel(context.Background())
+	var jobs sync.WaitGroup
+	defer jobs.Wait() // before the database closes
+	defer stopBackground()
+	jobs.Go(func() { deskgate.Background(background, svc, send, log) })
 	log.Info("serving", "addr", ln.Addr().String(), "db", cfg.db)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
