@@ -10,14 +10,18 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/deskgate/deskgate"
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/jsonapi"
+	"github.com/deskgate/deskgate/observe"
 	"github.com/deskgate/deskgate/storage"
 )
 
@@ -35,6 +39,7 @@ type benchFixture struct {
 	srv    *httptest.Server
 	client *http.Client
 	db     *storage.DB
+	svc    *domain.Service
 }
 
 func newBenchFixture(b *testing.B) *benchFixture {
@@ -57,7 +62,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 	if err := db.SeedUsers(ctx, benchUsers, now); err != nil {
 		b.Fatal(err)
 	}
-	f := &benchFixture{srv: httptest.NewServer(deskgate.NewHandler(svc, deskgate.Options{BaseURL: testBaseURL})), db: db}
+	f := &benchFixture{srv: httptest.NewServer(deskgate.NewHandler(svc, deskgate.Options{BaseURL: testBaseURL})), db: db, svc: svc}
 	f.client = keepAliveClient()
 	b.Cleanup(func() {
 		f.srv.Close()
@@ -304,4 +309,110 @@ func bareRequest(b *testing.B, size int) request {
 		r, _ := http.NewRequest(http.MethodGet, srv.URL+"/", nil)
 		return r
 	}
+}
+
+// BenchmarkObserve compares v2 and legacy show with the request journal and
+// the metrics on (as cmd/deskgate serves) against the same handler without
+// them, over the same database, with the bare handler alongside. This
+// machine's load drifts by tens of percent within seconds, so the servers
+// take turns: rounds of a short closed-loop burst each, the order rotating,
+// summed, the journal's background writer running all along. Besides req/s it reports
+// the process's CPU time per request (client and server, both in this
+// process), which other processes' load barely moves: on a saturated
+// machine throughput is the inverse of it. Run it alone:
+//
+//	go test -run '^$' -bench Observe -benchtime 1x -v .
+func BenchmarkObserve(b *testing.B) {
+	f := newBenchFixture(b)
+	journal := f.db.OpenJournal(storage.JournalOptions{Now: f.svc.Now})
+	observed := httptest.NewServer(deskgate.NewHandler(f.svc, deskgate.Options{
+		BaseURL: testBaseURL, Journal: journal, Metrics: observe.NewMetrics(), ServeMetrics: true,
+	}))
+	b.Cleanup(func() {
+		observed.Close()
+		journal.Close()
+	})
+	id := func(i int64) int64 { return 2 + (i*7919)%benchUsers }
+	show := func(srv *httptest.Server, format string) request {
+		return func(i int64) *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, srv.URL+fmt.Sprintf(format, id(i)), nil)
+			r.SetBasicAuth(owner.user, owner.pass)
+			return r
+		}
+	}
+	for _, api := range []struct{ name, path string }{{"legacy-show", "/users/%d.xml"}, {"v2-show", "/api/v2/users/%d"}} {
+		b.Run(api.name, func(b *testing.B) {
+			_, body := f.get(b, owner, fmt.Sprintf(api.path, 2))
+			turns := []struct {
+				client *http.Client
+				req    request
+			}{{f.client, show(f.srv, api.path)}, {f.client, show(observed, api.path)}, {keepAliveClient(), bareRequest(b, len(body))}}
+			var done [3]int64
+			var wall, cpu [3]time.Duration
+			for range b.N {
+				for round := range 12 {
+					// Each server goes first as often as the others: what one
+					// burst leaves behind (garbage to collect, journal rows to
+					// write) falls on the next.
+					for k := range turns {
+						i := (round + k) % len(turns)
+						turn := turns[i]
+						n, w, c := burst(b, turn.client, turn.req, 250*time.Millisecond)
+						done[i] += n
+						wall[i] += w
+						cpu[i] += c
+					}
+				}
+			}
+			rate := func(i int) float64 { return float64(done[i]) / wall[i].Seconds() }
+			cpuPer := func(i int) float64 { return float64(cpu[i].Microseconds()) / float64(done[i]) }
+			b.ReportMetric(rate(1)/rate(0), "observed/plain-req/s")
+			b.ReportMetric(cpuPer(0)/cpuPer(1), "plain/observed-cpu")
+			b.Logf("%s: plain %.0f req/s, %.1f µs CPU/req; observed %.0f req/s, %.1f µs CPU/req; bare %.0f req/s, %.1f µs CPU/req",
+				api.name, rate(0), cpuPer(0), rate(1), cpuPer(1), rate(2), cpuPer(2))
+			b.Logf("%s: observed / plain: req/s %.3f, CPU/req inverse %.3f (target ≥ 0.90); plain / bare req/s %.2f",
+				api.name, rate(1)/rate(0), cpuPer(0)/cpuPer(1), rate(0)/rate(2))
+		})
+	}
+	b.Logf("journal: %d records written, %d dropped", journal.Written(), journal.Dropped())
+}
+
+// burst runs a closed loop of benchParallelism × GOMAXPROCS keep-alive
+// clients for d and returns how many requests were answered, in what time
+// and at what CPU time of this process.
+func burst(b *testing.B, c *http.Client, req request, d time.Duration) (n int64, wall, cpu time.Duration) {
+	var count atomic.Int64
+	var wg sync.WaitGroup
+	cpu0 := processCPU(b)
+	start := time.Now()
+	deadline := start.Add(d)
+	for range benchParallelism * runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				r := req(count.Add(1))
+				resp, err := c.Do(r)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Errorf("%s: %d", r.URL.Path, resp.StatusCode)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return count.Load(), time.Since(start), processCPU(b) - cpu0
+}
+
+// processCPU is the user and system time this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

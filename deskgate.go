@@ -13,6 +13,7 @@ import (
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/jsonapi"
+	"github.com/deskgate/deskgate/observe"
 	"github.com/deskgate/deskgate/testmode"
 	"github.com/deskgate/deskgate/xmlapi"
 	"github.com/gorilla/mux"
@@ -23,18 +24,27 @@ type Options struct {
 	// BaseURL is the origin of absolute URLs in responses
 	// ("https://help.example.com"); empty derives it from each request's Host.
 	BaseURL string
-	Log     *slog.Logger // nil discards
+	Log     *slog.Logger // nil discards; lines logged while serving a request carry its id
+
+	Journal observe.Journal  // nil: requests are not journaled
+	Metrics *observe.Metrics // nil: requests are not counted
+	// ServeMetrics mounts Metrics at /metrics for loopback clients only;
+	// off when the metrics have a listener of their own.
+	ServeMetrics bool
+	// Ready says whether the server can take traffic (/readyz); nil: always.
+	Ready func(context.Context) error
 	// TestMode, when set, mounts the control API under /__deskgate/ and
 	// wraps every request in test mode (recording, faults, the restore
 	// gate). Without it every /__deskgate/ path is a 404.
 	TestMode *testmode.Controller
 }
 
-// NewHandler mounts both APIs and the health check on one router.
+// NewHandler mounts both APIs, the health and readiness checks and the
+// metrics on one router, behind the request observer.
 func NewHandler(svc *domain.Service, opts Options) http.Handler {
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	log := slog.New(slog.DiscardHandler)
+	if opts.Log != nil {
+		log = slog.New(observe.LogHandler(opts.Log.Handler())) // every line logged while serving names its request
 	}
 	base := func(r *http.Request) string {
 		if opts.BaseURL != "" {
@@ -47,20 +57,54 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 		return scheme + "://" + r.Host
 	}
 	r := mux.NewRouter()
-	r.Use(func(next http.Handler) http.Handler { return authenticate(svc, next) })
+	r.Use(func(next http.Handler) http.Handler { return authenticate(svc, next) }, observe.Route)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		io.WriteString(w, "ok\n")
+		text(w, http.StatusOK, "ok")
 	}).Methods(http.MethodGet)
+	r.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if opts.Ready != nil {
+			if err := opts.Ready(r.Context()); err != nil {
+				log.WarnContext(r.Context(), "not ready", "err", err)
+				text(w, http.StatusServiceUnavailable, "not ready")
+				return
+			}
+		}
+		text(w, http.StatusOK, "ready")
+	}).Methods(http.MethodGet)
+	if opts.Metrics != nil && opts.ServeMetrics {
+		r.Handle("/metrics", loopbackOnly(opts.Metrics.Handler())).Methods(http.MethodGet)
+	}
 	xmlapi.New(svc, base, log).Routes(r)
 	jsonapi.New(svc, base, log).Routes(r)
-	if opts.TestMode == nil {
-		return r
+	var h http.Handler = r
+	observed := observe.Config{Log: log, Journal: opts.Journal, Metrics: opts.Metrics, Now: svc.Now}
+	if opts.TestMode != nil {
+		log.Warn("TEST MODE IS ON: the account owner can reset, restore, re-clock and break this server through " +
+			testmode.Prefix + "; never run it this way in production")
+		opts.TestMode.Routes(r)
+		h = opts.TestMode.Wrap(r)
+		observed.IDPrefix = "test" // every byte of a scripted session repeats, request ids too
 	}
-	log.Warn("TEST MODE IS ON: the account owner can reset, restore, re-clock and break this server through " +
-		testmode.Prefix + "; never run it this way in production")
-	opts.TestMode.Routes(r)
-	return opts.TestMode.Wrap(r)
+	return observe.Requests(h, observed)
+}
+
+func text(w http.ResponseWriter, code int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(code)
+	io.WriteString(w, body+"\n")
+}
+
+// loopbackOnly answers 404 to every client not on this machine: the
+// metrics name routes and seat counts, which are nobody else's business.
+func loopbackOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // MaxBody is the largest request body either API accepts; a user document

@@ -21,6 +21,7 @@ import (
 
 	"github.com/deskgate/deskgate"
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/observe"
 	"github.com/deskgate/deskgate/storage"
 	"github.com/deskgate/deskgate/testmode"
 	"github.com/google/go-cmp/cmp"
@@ -48,16 +49,24 @@ type server struct {
 	path  string
 	from  *http.Client // nil: the default client, from 127.0.0.1
 	logs  string       // the file the server logs to
+
+	journal   *storage.Journal
+	backupDir string // where POST /api/v2/deskgate/backup writes
 }
 
 type serverOptions struct {
 	seats             int
 	rateLimit         int // requests a minute; 0 = unlimited
 	adminSetPasswords bool
-	testMode          bool   // mount the control API
-	seed              uint64 // test mode: seeds random bytes and the cursor key
-	mailDelivery      bool   // mark outbox mail for an SMTP sender (the test drives DeliverMail)
+	testMode          bool                // mount the control API
+	seed              uint64              // test mode: seeds random bytes and the cursor key
+	mailDelivery      bool                // mark outbox mail for an SMTP sender (the test drives DeliverMail)
+	legacy            domain.LegacyPolicy // DeprecatedAt defaults to testDeprecatedAt
+	ready             func(context.Context) error
 }
+
+// testDeprecatedAt is the legacy API's deprecation date on test servers.
+var testDeprecatedAt = time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
 
 func newServer(t *testing.T, opts serverOptions) *server {
 	t.Helper()
@@ -75,6 +84,11 @@ func newServer(t *testing.T, opts serverOptions) *server {
 		Now:               clk.Now,
 		Random:            rand.NewChaCha8([32]byte{}), // deterministic salts and tokens
 		MailDelivery:      opts.mailDelivery,
+		Legacy:            opts.legacy,
+		BackupDir:         t.TempDir(),
+	}
+	if cfg.Legacy.DeprecatedAt.IsZero() {
+		cfg.Legacy.DeprecatedAt = testDeprecatedAt
 	}
 	if opts.testMode {
 		cfg.Random, cfg.CursorKey = testmode.Seeded(opts.seed)
@@ -86,12 +100,20 @@ func newServer(t *testing.T, opts serverOptions) *server {
 	if _, _, err := svc.Bootstrap(ctx, domain.Owner{Email: ownerEmail, Password: ownerPassword, Token: ownerToken}); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, svc: svc, db: db, clock: clk, path: path, logs: filepath.Join(t.TempDir(), "deskgate.log")}
+	s := &server{t: t, svc: svc, db: db, clock: clk, path: path, logs: filepath.Join(t.TempDir(), "deskgate.log"),
+		journal: db.OpenJournal(storage.JournalOptions{Now: svc.Now}), backupDir: cfg.BackupDir}
 	logFile, err := os.Create(s.logs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hopts := deskgate.Options{BaseURL: testBaseURL, Log: slog.New(slog.NewTextHandler(logFile, nil))}
+	hopts := deskgate.Options{
+		BaseURL:      testBaseURL,
+		Log:          slog.New(slog.NewTextHandler(logFile, nil)),
+		Journal:      s.journal,
+		Metrics:      observe.NewMetrics(),
+		ServeMetrics: true,
+		Ready:        opts.ready,
+	}
 	if opts.testMode {
 		s.tm = testmode.New(svc, db, clk, nil)
 		hopts.TestMode = s.tm
@@ -99,6 +121,7 @@ func newServer(t *testing.T, opts serverOptions) *server {
 	s.Server = httptest.NewServer(deskgate.NewHandler(svc, hopts))
 	t.Cleanup(func() {
 		s.Close()
+		s.journal.Close()
 		db.Close()
 		logFile.Close()
 	})
@@ -120,12 +143,21 @@ type response struct {
 // do sends a request and reads the whole response.
 func (s *server) do(c creds, method, path, contentType, body string) response {
 	s.t.Helper()
+	return s.doWith(c, method, path, contentType, body, nil)
+}
+
+// doWith is do with more request headers.
+func (s *server) doWith(c creds, method, path, contentType, body string, extra http.Header) response {
+	s.t.Helper()
 	return s.send(method, path, body, func(h http.Header) {
 		if c.user != "" {
 			h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.user+":"+c.pass)))
 		}
 		if contentType != "" {
 			h.Set("Content-Type", contentType)
+		}
+		for k, v := range extra {
+			h[k] = v
 		}
 	})
 }

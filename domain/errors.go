@@ -22,6 +22,7 @@ const (
 	BadRequest                  // a malformed parameter (a cursor, a page number)
 	TooMany                     // more ids or items than one request may carry
 	TooManyRequests             // over a rate limit; RetryAfter says for how long
+	Gone                        // retired: the legacy API after its sunset
 )
 
 // Error is the one error type the service returns. Msg and Fields are safe to

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"io"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -15,6 +16,8 @@ type Config struct {
 	Now        func() time.Time // defaults to time.Now
 	Random     io.Reader        // tokens and salts; defaults to crypto/rand
 	LoginCache time.Duration    // how long a checked password is remembered; 0 = 5 minutes
+	Legacy     LegacyPolicy     // the legacy API's deprecation and sunset
+	BackupDir  string           // where Backup writes its copies; "" = the working directory
 
 	// RateLimit is how many requests a minute the account may make through
 	// both APIs together; 0 = unlimited. ExportRateLimit is the incremental
@@ -43,6 +46,8 @@ type Service struct {
 	now       func() time.Time
 	random    io.Reader
 	cursorKey []byte
+	legacy    LegacyPolicy
+	backupDir string
 
 	adminSetsPasswords bool
 
@@ -99,6 +104,13 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 			return nil, err
 		}
 	}
+	if cfg.Legacy.DeprecatedAt.IsZero() {
+		created, err := store.CreatedAt(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Legacy.DeprecatedAt = created
+	}
 	cacheKey := make([]byte, 32)
 	if _, err := io.ReadFull(rand.Reader, cacheKey); err != nil {
 		return nil, err
@@ -110,6 +122,8 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 		random:             cfg.Random,
 		cursorKey:          key,
 		adminSetsPasswords: cfg.AdminSetPasswords,
+		legacy:             cfg.Legacy,
+		backupDir:          cfg.BackupDir,
 		credentials:        newCredentialCache(cacheKey, cfg.LoginCache),
 		limits:             newRequestLimits(cfg.RateLimit, cfg.ExportRateLimit),
 		failures:           newFailures(),
@@ -151,6 +165,11 @@ var credentialNames = [...]string{"none", "password", "token", "session"}
 
 // String names the credential kind as logs and reports show it.
 func (c Credential) String() string { return credentialNames[c] }
+
+// ParseCredential reads a name String returned; unknown names are CredentialNone.
+func ParseCredential(name string) Credential {
+	return Credential(max(0, slices.Index(credentialNames[:], name)))
+}
 
 type actorKey struct{}
 

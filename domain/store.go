@@ -12,6 +12,9 @@ type Store interface {
 	Reader
 	// InTx runs fn in one write transaction, committed if fn returns nil.
 	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// BackupTo writes a consistent copy of the database to a new file at
+	// path without holding up writers, and returns its size in bytes.
+	BackupTo(ctx context.Context, path string) (int64, error)
 }
 
 // Window selects part of a sorted list: Offset/Limit, or keyset paging on
@@ -106,6 +109,15 @@ type Reader interface {
 
 	// Secret returns a random key the store made once for the named purpose.
 	Secret(ctx context.Context, purpose string) ([]byte, error)
+	// CreatedAt is when the database was created.
+	CreatedAt(ctx context.Context) (time.Time, error)
+
+	// LegacyCalls counts the journaled legacy requests since the given time
+	// by user, credential kind, user agent and operation.
+	LegacyCalls(ctx context.Context, since time.Time) ([]LegacyCalls, error)
+	// DailyRequests counts the journaled requests of each UTC day since the
+	// given time by protocol, oldest day first.
+	DailyRequests(ctx context.Context, since time.Time) ([]DayRequests, error)
 }
 
 // Tx is a write transaction.

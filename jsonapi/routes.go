@@ -104,4 +104,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	route(get, "/organizations/{organization_id:[0-9]+}", h.showOrganization)
 	route(put, "/organizations/{organization_id:[0-9]+}", h.updateOrganization)
 	route(delete, "/organizations/{organization_id:[0-9]+}", h.deleteOrganization)
+
+	route(get, "/deskgate/legacy_usage", h.legacyUsage)
+	route(post, "/deskgate/backup", h.backup)
 }

@@ -10,12 +10,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/url"
 	"path"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
@@ -32,6 +34,10 @@ type DB struct {
 	read   *sql.DB
 	log    *slog.Logger
 	snaps  snapshots
+	path   string
+	dsn    string // without the pool-specific parameters
+
+	checkpointsDone, checkpointsBusy, checkpointsFailed atomic.Uint64
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -83,7 +89,7 @@ func open(ctx context.Context, path string, log *slog.Logger, with connector) (*
 	write := sql.OpenDB(connector{dsn: base + "&_txlock=immediate", init: with.init})
 	write.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
 	write.SetConnMaxLifetime(0)
-	db := &DB{write: write, log: log, stop: make(chan struct{})}
+	db := &DB{write: write, log: log, path: path, dsn: base, stop: make(chan struct{})}
 	err := db.check(ctx)
 	if err == nil {
 		_, err = db.write.ExecContext(ctx, "PRAGMA journal_mode = WAL")
@@ -178,8 +184,14 @@ func (db *DB) checkpoints() {
 		case <-t.C:
 			var busy, logged, done int
 			err := db.write.QueryRow("PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logged, &done)
-			if err != nil {
+			switch {
+			case err != nil:
+				db.checkpointsFailed.Add(1)
 				db.log.Warn("wal checkpoint", "err", err)
+			case busy != 0:
+				db.checkpointsBusy.Add(1) // a reader held the WAL: it stays for the next round
+			default:
+				db.checkpointsDone.Add(1)
 			}
 		}
 	}
@@ -210,7 +222,9 @@ func (db *DB) check(ctx context.Context) error {
 
 // migrate applies the embedded migrations not yet recorded, each in its own
 // transaction, in version order. A migration's version is the number its
-// file name starts with (0003_identities.sql is version 3).
+// file name starts with (0003_identities.sql is version 3). Each version is
+// recorded on its own, so a migration merged after a higher-numbered one
+// (numbers are handed out per branch) is still applied.
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 		version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
@@ -220,15 +234,17 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var current int
-	if err := db.write.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&current); err != nil {
+	applied, err := appliedVersions(ctx, db.write)
+	if err != nil {
 		return err
 	}
-	if newest := steps[len(steps)-1].version; current > newest {
-		return fmt.Errorf("the database has schema version %d, newer than this deskgate knows (%d); use a newer deskgate", current, newest)
+	if len(applied) > 0 {
+		if current, newest := slices.Max(slices.Collect(maps.Keys(applied))), steps[len(steps)-1].version; current > newest {
+			return fmt.Errorf("the database has schema version %d, newer than this deskgate knows (%d); use a newer deskgate", current, newest)
+		}
 	}
 	for _, m := range steps {
-		if m.version <= current {
+		if applied[m.version] {
 			continue
 		}
 		text, err := migrations.ReadFile(m.name)
@@ -247,6 +263,24 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// appliedVersions reads the migration versions the database records.
+func appliedVersions(ctx context.Context, q querier) (map[int]bool, error) {
+	rows, err := q.QueryContext(ctx, "SELECT version FROM schema_version")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
 }
 
 type migration struct {

@@ -105,3 +105,29 @@ func TestOpenDiskFull(t *testing.T) {
 		t.Errorf("after a start with space, schema version %s, want %s", got, want)
 	}
 }
+
+// TestMigrationMergedLate opens a database that recorded a higher version
+// but not the journal's migration, as one made before the journal was
+// merged does: the migration is applied all the same.
+func TestMigrationMergedLate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "deskgate.db")
+	db, err := Open(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.write.Exec("DROP TABLE request_journal; DELETE FROM schema_version WHERE version = 5"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ready(context.Background()); err == nil {
+		t.Error("ready without migration 5")
+	}
+	db.Close()
+	if db, err = Open(context.Background(), path, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ready(context.Background()); err != nil {
+		t.Error(err)
+	}
+	db.journalCount(t)
+}

@@ -20,6 +20,7 @@ var status = map[domain.Kind]int{
 	domain.SeatLimit:       http.StatusInsufficientStorage,
 	domain.BadRequest:      http.StatusBadRequest,
 	domain.TooManyRequests: http.StatusTooManyRequests,
+	domain.Gone:            http.StatusGone,
 }
 
 // writeError answers with <errors><error>…</error></errors>: one <error> per

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/observe"
 	"github.com/gorilla/mux"
 )
 
@@ -35,11 +36,16 @@ func (h *Handler) Routes(r *mux.Router) {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// adapt counts the request against its rate limit, then writes any error
-// the handler returns in the legacy format.
+// adapt announces the API's deprecation on every response (refusing the
+// call once the sunset has passed, if so configured), counts the request
+// against its rate limit, then writes any error the handler returns in the
+// legacy format.
 func (h *Handler) adapt(f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, err := h.svc.Admit(r.Context(), domain.Requests)
+		err := h.deprecation(w, r)
+		if err == nil {
+			_, err = h.svc.Admit(r.Context(), domain.Requests)
+		}
 		if err == nil {
 			err = f(w, r)
 		}
@@ -47,6 +53,26 @@ func (h *Handler) adapt(f handlerFunc) http.Handler {
 			h.writeError(w, r, err)
 		}
 	})
+}
+
+// deprecation sets Deprecation (RFC 9745), Sunset (RFC 8594) and a Link to
+// the v2 resource that replaces the request's, and returns Gone when the
+// legacy API no longer serves.
+func (h *Handler) deprecation(w http.ResponseWriter, r *http.Request) error {
+	p := h.svc.LegacyPolicy()
+	hd := w.Header()
+	hd.Set("Deprecation", "@"+strconv.FormatInt(p.DeprecatedAt.Unix(), 10))
+	if !p.Sunset.IsZero() {
+		hd.Set("Sunset", p.Sunset.UTC().Format(http.TimeFormat))
+	}
+	q := r.URL.Query()
+	op, ok := domain.LegacyOperationOf(r.Method, observe.Template(r), q)
+	if !ok {
+		return nil
+	}
+	successor := h.base(r) + op.SuccessorPath(mux.Vars(r)["id"], strings.TrimSpace(q.Get("query")))
+	hd.Set("Link", "<"+successor+`>; rel="successor-version"`)
+	return h.svc.CheckLegacy(op.Method + " " + successor)
 }
 
 // pathID reads the {id} of the route; the route admits digits only.

@@ -28,15 +28,26 @@ const (
 	testToken    = "owner-api-token-0123456789"
 )
 
-// buildBinary compiles this command into a temp dir.
+// binDir holds the binary the tests build once and share.
+var binDir = filepath.Join(os.TempDir(), fmt.Sprintf("deskgate-test-%d", os.Getpid()))
+
+var build = sync.OnceValues(func() ([]byte, error) {
+	return exec.Command("go", "build", "-o", filepath.Join(binDir, "deskgate"), ".").CombinedOutput()
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	os.RemoveAll(binDir)
+	os.Exit(code)
+}
+
+// buildBinary compiles this command, once for all the tests.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "deskgate")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
+	if out, err := build(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return bin
+	return filepath.Join(binDir, "deskgate")
 }
 
 func freeAddr(t *testing.T) string {
@@ -53,16 +64,16 @@ func freeAddr(t *testing.T) string {
 type process struct {
 	cmd    *exec.Cmd
 	addr   string
-	output *bytes.Buffer
+	output *syncBuffer
 }
 
-func start(t *testing.T, bin, db string) *process {
+func start(t *testing.T, bin, db string, args ...string) *process {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "-addr", addr, "-db", db)
+	cmd := exec.Command(bin, append([]string{"-addr", addr, "-db", db}, args...)...)
 	cmd.Env = append(os.Environ(), "DESKGATE_OWNER_EMAIL="+testOwner,
 		"DESKGATE_OWNER_PASSWORD="+testPassword, "DESKGATE_OWNER_TOKEN="+testToken)
-	p := &process{cmd: cmd, addr: addr, output: new(bytes.Buffer)}
+	p := &process{cmd: cmd, addr: addr, output: new(syncBuffer)}
 	cmd.Stdout, cmd.Stderr = p.output, p.output
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -92,27 +103,23 @@ type acked struct {
 	email string
 }
 
-// TestSIGKILLKeepsAcknowledgedCreates kills the server in the middle of a
-// stream of creates and checks that every user it answered 201 for is there
-// after a restart on the same file.
-func TestSIGKILLKeepsAcknowledgedCreates(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills the real binary")
-	}
-	bin := buildBinary(t)
-	db := filepath.Join(t.TempDir(), "deskgate.db")
-	p := start(t, bin, db)
+// writers create users through both APIs from several goroutines until
+// halted, and remember every create the server acknowledged.
+type writers struct {
+	mu   sync.Mutex
+	got  []acked
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
 
+func startWriters(t *testing.T, addr string, n int) *writers {
+	ws := &writers{stop: make(chan struct{})}
 	client := &http.Client{Timeout: 5 * time.Second}
-	var mu sync.Mutex
-	var got []acked
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Go(func() {
+	for w := range n {
+		ws.wg.Go(func() {
 			for i := 0; ; i++ {
 				select {
-				case <-stop:
+				case <-ws.stop:
 					return
 				default:
 				}
@@ -120,11 +127,11 @@ func TestSIGKILLKeepsAcknowledgedCreates(t *testing.T) {
 				var req *http.Request
 				if w%2 == 0 {
 					body := fmt.Sprintf(`{"user":{"name":"Worker %d %d","email":%q}}`, w, i, email)
-					req, _ = http.NewRequest("POST", "http://"+p.addr+"/api/v2/users", strings.NewReader(body))
+					req, _ = http.NewRequest("POST", "http://"+addr+"/api/v2/users", strings.NewReader(body))
 					req.Header.Set("Content-Type", "application/json")
 				} else {
 					body := fmt.Sprintf(`<user><name>Worker %d %d</name><email>%s</email></user>`, w, i, email)
-					req, _ = http.NewRequest("POST", "http://"+p.addr+"/users.xml", strings.NewReader(body))
+					req, _ = http.NewRequest("POST", "http://"+addr+"/users.xml", strings.NewReader(body))
 					req.Header.Set("Content-Type", "application/xml")
 				}
 				req.SetBasicAuth(testOwner+"/token", testToken)
@@ -143,38 +150,43 @@ func TestSIGKILLKeepsAcknowledgedCreates(t *testing.T) {
 					t.Errorf("create %s: %v", email, err)
 					return
 				}
-				mu.Lock()
-				got = append(got, acked{id, email})
-				mu.Unlock()
+				ws.mu.Lock()
+				ws.got = append(ws.got, acked{id, email})
+				ws.mu.Unlock()
 			}
 		})
 	}
-	// Kill once a good number of creates are acknowledged, while the rest are in flight.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= 300 || time.Now().After(deadline) {
-			break
-		}
+	return ws
+}
+
+// acknowledged counts the creates acknowledged so far.
+func (ws *writers) acknowledged() int {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return len(ws.got)
+}
+
+// await waits until n creates are acknowledged, 5 s at most.
+func (ws *writers) await(n int) {
+	for deadline := time.Now().Add(5 * time.Second); ws.acknowledged() < n && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Wait()
-	close(stop)
-	wg.Wait()
-	if len(got) == 0 {
-		t.Fatalf("no create was acknowledged before the kill\n%s", p.output)
-	}
+}
 
-	p = start(t, bin, db)
-	for _, a := range got {
-		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/api/v2/users/%d", p.addr, a.id), nil)
+// halt stops the writers and returns the acknowledged creates in order.
+func (ws *writers) halt() []acked {
+	close(ws.stop)
+	ws.wg.Wait()
+	return ws.got
+}
+
+// checkUsers finds every user of want on the server at addr.
+func checkUsers(t *testing.T, addr string, want []acked, when string) {
+	t.Helper()
+	for _, a := range want {
+		req, _ := http.NewRequest("GET", fmt.Sprintf("http://%s/api/v2/users/%d", addr, a.id), nil)
 		req.SetBasicAuth(testOwner+"/token", testToken)
-		resp, err := client.Do(req)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,9 +194,36 @@ func TestSIGKILLKeepsAcknowledgedCreates(t *testing.T) {
 		err = json.NewDecoder(resp.Body).Decode(&body)
 		resp.Body.Close()
 		if resp.StatusCode != 200 || err != nil || body.User.Email != a.email {
-			t.Errorf("user %d (%s) after the restart: %d %v %q", a.id, a.email, resp.StatusCode, err, body.User.Email)
+			t.Errorf("user %d (%s) %s: %d %v %q", a.id, a.email, when, resp.StatusCode, err, body.User.Email)
 		}
 	}
+}
+
+// TestSIGKILLKeepsAcknowledgedCreates kills the server in the middle of a
+// stream of creates and checks that every user it answered 201 for is there
+// after a restart on the same file.
+func TestSIGKILLKeepsAcknowledgedCreates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and kills the real binary")
+	}
+	bin := buildBinary(t)
+	db := filepath.Join(t.TempDir(), "deskgate.db")
+	p := start(t, bin, db)
+
+	ws := startWriters(t, p.addr, 4)
+	// Kill once a good number of creates are acknowledged, while the rest are in flight.
+	ws.await(300)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+	got := ws.halt()
+	if len(got) == 0 {
+		t.Fatalf("no create was acknowledged before the kill\n%s", p.output)
+	}
+
+	p = start(t, bin, db)
+	checkUsers(t, p.addr, got, "after the restart")
 	t.Logf("%d acknowledged creates survived SIGKILL", len(got))
 }
 

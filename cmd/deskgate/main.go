@@ -12,9 +12,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -46,15 +48,17 @@ type config struct {
 	fixtures string    // a fixture file loaded at start (test mode)
 	clock    time.Time // the frozen start time; zero follows the wall clock (test mode)
 	seed     *uint64   // the seed of ids, tokens and cursors; nil: random (test mode)
+
+	legacy           domain.LegacyPolicy
+	journalRetention time.Duration
+	journalMaxRows   int
+	metricsAddr      string
+	logFormat        string
+	backupDir        string
 }
 
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
-	env := func(name, def string) string {
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
+	env := func(name, def string) string { return envOr(getenv, name, def) }
 	var c config
 	fs := flag.NewFlagSet("deskgate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -65,6 +69,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.ownerEmail, "owner-email", env("DESKGATE_OWNER_EMAIL", "owner@example.com"), "account owner's email, used on an empty database (DESKGATE_OWNER_EMAIL)")
 	fs.StringVar(&c.ownerPassword, "owner-password", env("DESKGATE_OWNER_PASSWORD", ""), "account owner's password; generated and printed once when empty (DESKGATE_OWNER_PASSWORD)")
 	fs.StringVar(&c.ownerToken, "owner-token", env("DESKGATE_OWNER_TOKEN", ""), "account owner's API token (DESKGATE_OWNER_TOKEN)")
+	deprecatedAt := fs.String("legacy-deprecated-at", env("DESKGATE_LEGACY_DEPRECATED_AT", ""), "date the legacy API was deprecated, e.g. 2026-01-31; default: the database's creation date (DESKGATE_LEGACY_DEPRECATED_AT)")
+	sunset := fs.String("legacy-sunset", env("DESKGATE_LEGACY_SUNSET", ""), "date the legacy API ends, announced in Sunset headers; default: none (DESKGATE_LEGACY_SUNSET)")
+	afterSunset := fs.String("legacy-after-sunset", env("DESKGATE_LEGACY_AFTER_SUNSET", "serve"), "serve or refuse (410 Gone) legacy requests after the sunset (DESKGATE_LEGACY_AFTER_SUNSET)")
+	retention := fs.String("journal-retention", env("DESKGATE_JOURNAL_RETENTION", "30d"), "how long journaled requests are kept, e.g. 30d or 12h (DESKGATE_JOURNAL_RETENTION)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", env("DESKGATE_METRICS_ADDR", ""), "listen address of /metrics; default: on -addr, to loopback clients only (DESKGATE_METRICS_ADDR)")
+	fs.StringVar(&c.logFormat, "log-format", env("DESKGATE_LOG_FORMAT", "text"), "text or json (DESKGATE_LOG_FORMAT)")
+	fs.StringVar(&c.backupDir, "backup-dir", env("DESKGATE_BACKUP_DIR", ""), "directory of the backups POST /api/v2/deskgate/backup makes; default: the database's (DESKGATE_BACKUP_DIR)")
 	rateLimit := fs.String("rate-limit", env("DESKGATE_RATE_LIMIT", "700"), "requests a minute the account may make through both APIs, as the real service's default plan; 0 = unlimited (DESKGATE_RATE_LIMIT)")
 	d := deskgate.DefaultServerOptions()
 	durations := []struct {
@@ -89,6 +100,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"rate limit", &c.rateLimit, 0, rateLimit},
 		{"max conns", &c.server.MaxConns, 1, fs.String("max-conns", env("DESKGATE_MAX_CONNS", strconv.Itoa(d.MaxConns)), "open connections in all; more wait to be accepted (DESKGATE_MAX_CONNS)")},
 		{"conns per client", &c.server.ConnsPerClient, 1, fs.String("conns-per-client", env("DESKGATE_CONNS_PER_CLIENT", strconv.Itoa(d.ConnsPerClient)), "open connections from one client address; more are closed at once (DESKGATE_CONNS_PER_CLIENT)")},
+		{"journal max rows", &c.journalMaxRows, 1, fs.String("journal-max-rows", env("DESKGATE_JOURNAL_MAX_ROWS", "1000000"), "journaled requests kept at most (DESKGATE_JOURNAL_MAX_ROWS)")},
 	}
 	adminSet, err := strconv.ParseBool(env("DESKGATE_ADMIN_SET_PASSWORDS", "false"))
 	if err != nil {
@@ -128,6 +140,31 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		*f.to = n
 	}
+	if c.legacy.DeprecatedAt, err = parseTime("legacy deprecation date", *deprecatedAt); err != nil {
+		return c, err
+	}
+	if c.legacy.Sunset, err = parseTime("legacy sunset", *sunset); err != nil {
+		return c, err
+	}
+	switch *afterSunset {
+	case "serve":
+	case "refuse":
+		if c.legacy.Sunset.IsZero() {
+			return c, errors.New("-legacy-after-sunset=refuse needs -legacy-sunset")
+		}
+		c.legacy.RefuseAfterSunset = true
+	default:
+		return c, fmt.Errorf("legacy after sunset must be serve or refuse, not %q", *afterSunset)
+	}
+	if c.journalRetention, err = parseDays(*retention); err != nil || c.journalRetention <= 0 {
+		return c, fmt.Errorf("journal retention must be a positive duration such as 30d or 12h, not %q", *retention)
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return c, fmt.Errorf("log format must be text or json, not %q", c.logFormat)
+	}
+	if c.backupDir == "" {
+		c.backupDir = filepath.Dir(c.db)
+	}
 	if c.server.ReadTimeout < c.server.HeaderTimeout {
 		return c, fmt.Errorf("read timeout %s is shorter than the header timeout %s, which it includes", c.server.ReadTimeout, c.server.HeaderTimeout)
 	}
@@ -154,15 +191,24 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 }
 
 // run serves until ctx ends or SIGINT/SIGTERM arrives, then lets in-flight
-// requests finish and closes the database.
+// requests finish and closes the database; "report" and "backup" run the
+// subcommands of those names instead.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(args) > 0 {
+		switch args[0] {
+		case "report":
+			return report(ctx, args[1:], getenv, stdout, stderr)
+		case "backup":
+			return backup(ctx, args[1:], getenv, stdout, stderr)
+		}
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	log := newLogger(cfg.logFormat, stderr)
 
 	db, err := storage.Open(ctx, cfg.db, log)
 	if err != nil {
@@ -176,7 +222,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, AdminSetPasswords: cfg.adminSetPasswords,
-		SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax, MailDelivery: smtp != nil}
+		SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax, MailDelivery: smtp != nil,
+		Legacy: cfg.legacy, BackupDir: cfg.backupDir}
 	var clock *testmode.Clock
 	if cfg.testMode {
 		clock = testmode.NewClock(cfg.clock)
@@ -204,18 +251,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stdout, "deskgate: owner password (shown once): %s\n", generated)
 	}
 
-	opts := deskgate.Options{BaseURL: cfg.baseURL, Log: log}
+	journal := db.OpenJournal(storage.JournalOptions{Retention: cfg.journalRetention, MaxRows: int64(cfg.journalMaxRows), Now: svc.Now})
+	defer journal.Close() // before the database closes: it writes what is queued
+	metrics := newMetrics(svc, db, journal)
+	var shuttingDown atomic.Bool
+	opts := deskgate.Options{
+		BaseURL:      cfg.baseURL,
+		Log:          log,
+		Journal:      journal,
+		Metrics:      metrics,
+		ServeMetrics: cfg.metricsAddr == "",
+		Ready: func(ctx context.Context) error {
+			if shuttingDown.Load() {
+				return errors.New("shutting down")
+			}
+			return db.Ready(ctx)
+		},
+	}
 	if cfg.testMode {
 		if opts.TestMode, err = startTestMode(ctx, svc, db, clock, cfg.fixtures, log); err != nil {
 			return err
 		}
 	}
 
-	ln, err := deskgate.Listen(cfg.addr, cfg.server)
-	if err != nil {
-		return err
+	type listener struct {
+		addr    string
+		handler http.Handler
 	}
-	srv := deskgate.NewServer(deskgate.NewHandler(svc, opts), cfg.server, log)
+	listeners := []listener{{cfg.addr, deskgate.NewHandler(svc, opts)}}
+	if cfg.metricsAddr != "" {
+		listeners = append(listeners, listener{cfg.metricsAddr, metrics.Handler()})
+	}
 	var send func(context.Context, domain.Mail) error
 	if smtp != nil {
 		log.Info("delivering mail", "smtp", smtp.Addr())
@@ -226,24 +292,64 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer jobs.Wait() // before the database closes
 	defer stopBackground()
 	jobs.Go(func() { deskgate.Background(background, svc, send, log) })
-	log.Info("serving", "addr", ln.Addr().String(), "db", cfg.db)
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	var servers []*http.Server
+	serveErr := make(chan error, len(listeners))
+	for i, l := range listeners {
+		ln, err := deskgate.Listen(l.addr, cfg.server)
+		if err != nil {
+			return err
+		}
+		srv := deskgate.NewServer(l.handler, cfg.server, log)
+		servers = append(servers, srv)
+		log.Info("serving", "addr", ln.Addr().String(), "db", cfg.db, "metrics_only", i > 0)
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
 	select {
 	case err := <-serveErr:
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	shuttingDown.Store(true)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
-	}
-	if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil {
+			return err
+		}
+		if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return nil
+}
+
+// newLogger logs in the given format.
+func newLogger(format string, w io.Writer) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// parseTime reads a date (2026-01-31, UTC) or an RFC 3339 time; "" is zero.
+func parseTime(what, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, ok := domain.ParseTime(s); ok {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%s must be a date such as 2026-01-31 or an RFC 3339 time, not %q", what, s)
+}
+
+// parseDays reads a Go duration, or a number of days such as 30d.
+func parseDays(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		return time.Duration(n) * 24 * time.Hour, err
+	}
+	return time.ParseDuration(s)
 }
 
 // startTestMode builds test mode's controller and loads the start-up

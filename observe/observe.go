@@ -1,0 +1,237 @@
+// Package observe watches every request: it names the route, gives the
+// request an id, logs it, journals API requests and counts them in
+// Prometheus metrics. It sees route templates and credential kinds only,
+// never bodies, query values, passwords or tokens.
+package observe
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/deskgate/deskgate/domain"
+	"github.com/gorilla/mux"
+)
+
+// Journal keeps request records; Record must not block.
+type Journal interface {
+	Record(domain.RequestRecord)
+}
+
+// Config says where requests are reported; nil fields report nowhere.
+type Config struct {
+	Log     *slog.Logger
+	Journal Journal
+	Metrics *Metrics
+	Now     func() time.Time // the service clock journal rows are stamped with
+	// IDPrefix starts every request id made here; "" picks a random one.
+	// A fixed prefix makes the ids of a scripted session repeatable.
+	IDPrefix string
+}
+
+// capture is what the outer handler learns from the router: mux hands the
+// matched route only to the handlers below it.
+type capture struct {
+	id    string
+	route string
+	actor *domain.Actor
+}
+
+type captureKey struct{}
+
+// RequestID returns the id of the request ctx belongs to, or "".
+func RequestID(ctx context.Context) string {
+	c, _ := ctx.Value(captureKey{}).(*capture)
+	if c == nil {
+		return ""
+	}
+	return c.id
+}
+
+// Requests wraps the router: every response carries X-Request-Id, and each
+// API request is logged, journaled and counted once it is answered.
+func Requests(router http.Handler, c Config) http.Handler {
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	ids := newIDs(c.IDPrefix)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var arrived time.Time
+		if c.Journal != nil {
+			arrived = c.Now()
+		}
+		cp := &capture{id: requestID(r.Header.Get("X-Request-Id"), ids)}
+		w.Header().Set("X-Request-Id", cp.id)
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		r = r.WithContext(context.WithValue(r.Context(), captureKey{}, cp))
+		router.ServeHTTP(sw, r)
+
+		protocol := protocolOf(cp.route, r.URL.Path)
+		if protocol == "" {
+			return // health, readiness and metrics are not API requests
+		}
+		rec := domain.RequestRecord{
+			RequestID: cp.id,
+			Protocol:  protocol,
+			Method:    r.Method,
+			Route:     cp.route,
+			Operation: r.Method + " " + cp.route,
+			Status:    sw.status,
+			Duration:  time.Since(start),
+		}
+		if cp.route == "" {
+			rec.Operation = r.Method + " (no route)"
+		}
+		if protocol == domain.ProtocolLegacy {
+			if op, ok := domain.LegacyOperationOf(r.Method, cp.route, r.URL.Query()); ok {
+				rec.Operation = op.Name()
+			}
+		}
+		if cp.actor != nil {
+			rec.UserID, rec.Credential = cp.actor.ID, cp.actor.Credential
+		}
+		c.Metrics.observe(rec)
+		if c.Log.Enabled(r.Context(), slog.LevelInfo) { // else the attributes are built for nothing
+			c.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				slog.String("protocol", string(rec.Protocol)), slog.String("method", rec.Method), slog.String("route", rec.Route),
+				slog.Int("status", rec.Status), slog.Duration("duration", rec.Duration),
+				slog.Int64("user_id", rec.UserID), slog.String("credential", rec.Credential.String()))
+		}
+		if c.Journal != nil {
+			rec.At = arrived
+			rec.UserAgent = truncate(r.UserAgent(), 256)
+			rec.ClientAddr, _, _ = net.SplitHostPort(r.RemoteAddr)
+			c.Journal.Record(rec)
+		}
+	})
+}
+
+// Route is router middleware: it hands the matched route's template and the
+// authenticated actor up to Requests. Mount it after authentication.
+func Route(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil {
+			cp.route = Template(r)
+			cp.actor = domain.ActorFrom(r.Context())
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Template is the matched route's path template with the variables'
+// patterns left out: "/users/{id:[0-9]+}.xml" is "/users/{id}.xml".
+func Template(r *http.Request) string {
+	route := mux.CurrentRoute(r)
+	if route == nil {
+		return ""
+	}
+	t, err := route.GetPathTemplate()
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	depth, pattern := 0, false
+	for i := 0; i < len(t); i++ {
+		switch ch := t[i]; {
+		case ch == '{':
+			if depth++; depth == 1 {
+				b.WriteByte(ch)
+			}
+		case ch == '}':
+			if depth--; depth == 0 {
+				b.WriteByte(ch)
+				pattern = false
+			}
+		case ch == ':' && depth == 1:
+			pattern = true // skipped up to the variable's closing brace
+		case !pattern:
+			b.WriteByte(ch)
+		}
+	}
+	return b.String()
+}
+
+// protocolOf tells which API a request spoke, by its route or, when none
+// matched, by its path; "" for neither.
+func protocolOf(route, path string) domain.Protocol {
+	if route != "" {
+		path = route
+	}
+	switch {
+	case strings.HasPrefix(path, "/api/v2/"):
+		return domain.ProtocolV2
+	case strings.HasSuffix(path, ".xml"):
+		return domain.ProtocolLegacy
+	}
+	return ""
+}
+
+// ids makes request ids: a random per-process prefix and a counter, unique
+// without a system call per request.
+type ids struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newIDs(prefix string) *ids {
+	if prefix == "" {
+		prefix = strconv.FormatUint(rand.Uint64()|1<<63, 36)[:10]
+	}
+	return &ids{prefix: prefix}
+}
+
+// requestID echoes a sane incoming id (up to 128 letters, digits, - _ . :)
+// and makes one otherwise: an id goes into logs, so nothing else is trusted.
+func requestID(incoming string, ids *ids) string {
+	if len(incoming) > 0 && len(incoming) <= 128 && strings.IndexFunc(incoming, func(r rune) bool {
+		return !('a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune("-_.:", r))
+	}) < 0 {
+		return incoming
+	}
+	return ids.prefix + "-" + strconv.FormatUint(ids.n.Add(1), 10)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// LogHandler adds the request id to every record logged with a request's
+// context, so an error logged deep in a front end names its request.
+func LogHandler(h slog.Handler) slog.Handler { return logHandler{h} }
+
+type logHandler struct{ slog.Handler }
+
+func (h logHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id := RequestID(ctx); id != "" {
+		r.AddAttrs(slog.String("request_id", id))
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h logHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return logHandler{h.Handler.WithAttrs(as)}
+}
+func (h logHandler) WithGroup(name string) slog.Handler { return logHandler{h.Handler.WithGroup(name)} }

@@ -1,0 +1,278 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+// Journal writes request records to the database in the background. Record
+// never blocks: records wait in a bounded buffer and are written in batches,
+// one transaction each; when the buffer is full they are dropped and counted.
+type Journal struct {
+	db        *DB
+	records   chan domain.RequestRecord
+	syncs     chan chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	retention time.Duration
+	maxRows   int64
+	now       func() time.Time
+
+	written, dropped atomic.Uint64
+}
+
+// JournalOptions bound the journal; the zero value takes the defaults.
+type JournalOptions struct {
+	Retention time.Duration    // rows older than this are pruned; default 30 days
+	MaxRows   int64            // the newest rows kept at most; default 1,000,000
+	Buffer    int              // records waiting to be written at most; default 2048
+	Now       func() time.Time // the clock retention is measured by; default time.Now
+}
+
+const (
+	journalBatch      = 512         // records per write transaction at most
+	journalFlushEvery = time.Second // how long a record waits for a full batch at most
+	journalPruneEvery = time.Minute
+)
+
+// OpenJournal starts the journal's writer; Close stops it.
+func (db *DB) OpenJournal(opts JournalOptions) *Journal {
+	if opts.Retention <= 0 {
+		opts.Retention = 30 * 24 * time.Hour
+	}
+	if opts.MaxRows <= 0 {
+		opts.MaxRows = 1_000_000
+	}
+	if opts.Buffer <= 0 {
+		opts.Buffer = 2048
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	j := &Journal{
+		db:        db,
+		records:   make(chan domain.RequestRecord, opts.Buffer),
+		syncs:     make(chan chan struct{}),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		retention: opts.Retention,
+		maxRows:   opts.MaxRows,
+		now:       opts.Now,
+	}
+	go j.run()
+	return j
+}
+
+// Record queues rec for writing, or drops it when the buffer is full.
+func (j *Journal) Record(rec domain.RequestRecord) {
+	select {
+	case j.records <- rec:
+	default:
+		j.dropped.Add(1)
+	}
+}
+
+// Dropped counts the records lost to a full buffer or a failed write.
+func (j *Journal) Dropped() uint64 { return j.dropped.Load() }
+
+// Written counts the records stored.
+func (j *Journal) Written() uint64 { return j.written.Load() }
+
+// Sync writes every record queued before the call and prunes old rows.
+func (j *Journal) Sync(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case j.syncs <- done:
+	case <-j.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes what is queued and stops the writer. Close it before the DB.
+func (j *Journal) Close() {
+	j.closeOnce.Do(func() { close(j.stop) })
+	<-j.done
+}
+
+func (j *Journal) run() {
+	defer close(j.done)
+	flush := time.NewTicker(journalFlushEvery)
+	defer flush.Stop()
+	prune := time.NewTicker(journalPruneEvery)
+	defer prune.Stop()
+	j.prune()
+	batch := make([]domain.RequestRecord, 0, journalBatch)
+	write := func() {
+		if len(batch) > 0 {
+			j.write(batch)
+			batch = batch[:0]
+		}
+	}
+	// drain moves what is queued into batches: everything recorded before
+	// a sync or a stop is written by it.
+	drain := func() {
+		for {
+			select {
+			case rec := <-j.records:
+				if batch = append(batch, rec); len(batch) == journalBatch {
+					write()
+				}
+			default:
+				write()
+				return
+			}
+		}
+	}
+	for {
+		select {
+		case rec := <-j.records:
+			if batch = append(batch, rec); len(batch) == journalBatch {
+				write()
+			}
+		case <-flush.C:
+			write()
+		case <-prune.C:
+			write()
+			j.prune()
+		case done := <-j.syncs:
+			drain()
+			j.prune()
+			close(done)
+		case <-j.stop:
+			drain()
+			return
+		}
+	}
+}
+
+// journalColumns are the columns one record fills; rowsPerInsert records
+// go in one INSERT, as a call into SQLite costs more than the row it writes.
+const (
+	journalColumns = "(at, protocol, method, route, operation, status, duration_us, user_id, credential, user_agent, client_addr, request_id)"
+	rowsPerInsert  = 64
+)
+
+func (j *Journal) write(batch []domain.RequestRecord) {
+	err := j.db.inTx(context.Background(), func(tx *sql.Tx) error {
+		args := make([]any, 0, 12*rowsPerInsert)
+		for rows := range slices.Chunk(batch, rowsPerInsert) {
+			args = args[:0]
+			for _, r := range rows {
+				var user sql.NullInt64
+				if r.UserID != 0 {
+					user = sql.NullInt64{Int64: r.UserID, Valid: true}
+				}
+				args = append(args, r.At.Unix(), string(r.Protocol), r.Method, r.Route, r.Operation, r.Status,
+					r.Duration.Microseconds(), user, r.Credential.String(), r.UserAgent, r.ClientAddr, r.RequestID)
+			}
+			values := strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?),", len(rows)), ",")
+			if _, err := tx.Exec("INSERT INTO request_journal "+journalColumns+" VALUES "+values, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		j.dropped.Add(uint64(len(batch)))
+		j.db.log.Warn("request journal write", "records", len(batch), "err", err)
+		return
+	}
+	j.written.Add(uint64(len(batch)))
+}
+
+// pruneChunk is how many rows one prune transaction deletes at most: a
+// minute of heavy traffic can be far more rows than the one writer should
+// be held for at once, and API writes get their turn between chunks.
+const pruneChunk = 5000
+
+// prune deletes rows past the retention and beyond the row cap; ids only
+// grow, so the cap keeps the newest rows.
+func (j *Journal) prune() {
+	for _, step := range []struct {
+		query string
+		arg   int64
+	}{
+		{"DELETE FROM request_journal WHERE id IN (SELECT id FROM request_journal WHERE at < ? ORDER BY at LIMIT ?)",
+			j.now().Add(-j.retention).Unix()},
+		{"DELETE FROM request_journal WHERE id IN (SELECT id FROM request_journal WHERE id <= (SELECT max(id) FROM request_journal) - ? ORDER BY id LIMIT ?)",
+			j.maxRows},
+	} {
+		for {
+			var deleted int64
+			err := j.db.inTx(context.Background(), func(tx *sql.Tx) error {
+				res, err := tx.Exec(step.query, step.arg, pruneChunk)
+				if err != nil {
+					return err
+				}
+				deleted, err = res.RowsAffected()
+				return err
+			})
+			if err != nil {
+				j.db.log.Warn("request journal prune", "err", err)
+				return
+			}
+			if deleted < pruneChunk {
+				break
+			}
+		}
+	}
+}
+
+func (r reader) LegacyCalls(ctx context.Context, since time.Time) ([]domain.LegacyCalls, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT coalesce(user_id, 0), credential, user_agent, operation, count(*), max(at)
+		FROM request_journal WHERE protocol = 'legacy' AND at >= ?
+		GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`, since.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.LegacyCalls
+	for rows.Next() {
+		var c domain.LegacyCalls
+		var credential string
+		var last int64
+		if err := rows.Scan(&c.UserID, &credential, &c.UserAgent, &c.Operation, &c.Requests, &last); err != nil {
+			return nil, err
+		}
+		c.Credential = domain.ParseCredential(credential)
+		c.LastSeen = time.Unix(last, 0).UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (r reader) DailyRequests(ctx context.Context, since time.Time) ([]domain.DayRequests, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT at / 86400, count(*) FILTER (WHERE protocol = 'legacy'), count(*) FILTER (WHERE protocol = 'v2')
+		FROM request_journal WHERE at >= ? GROUP BY 1 ORDER BY 1`, since.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []domain.DayRequests
+	for rows.Next() {
+		var d domain.DayRequests
+		var day int64
+		if err := rows.Scan(&day, &d.Legacy, &d.V2); err != nil {
+			return nil, err
+		}
+		d.Day = time.Unix(day*86400, 0).UTC()
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
