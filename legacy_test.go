@@ -336,7 +336,7 @@ type legacyErrorFixture struct {
 }
 
 func newLegacyErrorFixture(t *testing.T) legacyErrorFixture {
-	s := newServer(t, serverOptions{})
+	s := newServer(t, serverOptions{adminSetPasswords: true}) // the owner sets passwords with <password>
 	s.addGroups("Sales") // after the default group, Support
 	f := legacyErrorFixture{server: s,
 		agent:   creds{"agnes@example.com", "agent-pass"},
@@ -610,7 +610,7 @@ func TestLegacySeats(t *testing.T) {
 }
 
 func TestLegacyAuth(t *testing.T) {
-	s := newServer(t, serverOptions{})
+	s := newServer(t, serverOptions{adminSetPasswords: true}) // the owner sets passwords with <password>
 	agnes := creds{"agnes@example.com", "agnes-pass-1"}
 	paula := creds{"paula@example.com", "paula-pass-1"}
 	agnesID := s.addUser("Agnes Agent", agnes.user, domain.Agent, agnes.pass)

@@ -160,7 +160,7 @@ func (s *server) outbox(query string) []outboxMail {
 }
 
 func TestOutbox(t *testing.T) {
-	s := newServer(t, serverOptions{})
+	s := newServer(t, serverOptions{adminSetPasswords: true}) // the owner sets a password with <password>
 	create := func(body string) int64 {
 		t.Helper()
 		r := s.do(owner, "POST", "/api/v2/users", "application/json", body)

@@ -147,7 +147,7 @@ func TestFixtureSeatLimit(t *testing.T) {
 }
 
 func TestResetAndSnapshots(t *testing.T) {
-	s := newServer(t, serverOptions{testMode: true})
+	s := newServer(t, serverOptions{testMode: true, adminSetPasswords: true})
 	s.do(owner, "POST", "/__deskgate/fixtures", jsonType, testFixture(t))
 	golden(t, "testmode/snapshot_taken.golden", s.do(owner, "POST", "/__deskgate/snapshots/loaded", "", "").dump())
 

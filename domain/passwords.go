@@ -44,11 +44,44 @@ func (s *Service) PasswordRequirements(ctx context.Context, userID int64) ([]str
 	return out, nil
 }
 
-var errAdminPasswords = &Error{Kind: Forbidden, Msg: "Admins cannot set passwords on this account; the owner enables it with -admin-set-passwords (DESKGATE_ADMIN_SET_PASSWORDS=true)"}
+var (
+	errAdminPasswords   = &Error{Kind: Forbidden, Msg: "Admins cannot set passwords on this account; the owner enables it with -admin-set-passwords (DESKGATE_ADMIN_SET_PASSWORDS=true)"}
+	errOwnerPassword    = &Error{Kind: Forbidden, Msg: "Only the account owner can set the owner's password"}
+	errSessionPasswords = &Error{Kind: Forbidden, Msg: "A browser session changes its own password with PUT /api/v2/users/{id}/password and the previous_password"}
+)
 
-// SetPassword sets a user's password without the old one: admins only, and
-// only when the account allows it (off by default, as on the real service).
-// Nobody but the owner sets the owner's.
+// maySetPassword is the rule on setting another user's password without the
+// old one, however it comes (SetPassword, a legacy <password> in a user
+// update): admins only, when the account allows it (off by default, as on
+// the real service), and nobody but the owner sets the owner's.
+func (s *Service) maySetPassword(a *Actor, u *User) error {
+	switch {
+	case a.Role != Admin:
+		return errForbidden
+	case !s.adminSetsPasswords:
+		return errAdminPasswords
+	case u.Owner && a.ID != u.ID:
+		return errOwnerPassword
+	}
+	return nil
+}
+
+// mayUpdatePassword is the rule on a password in a user update, which also
+// sets it without the old one: one's own under Basic credentials, which
+// prove the old one already, but not under a session cookie, which does not;
+// another user's as SetPassword allows it.
+func (s *Service) mayUpdatePassword(a *Actor, u *User) error {
+	switch {
+	case a.ID != u.ID:
+		return s.maySetPassword(a, u)
+	case a.Credential == CredentialSession:
+		return errSessionPasswords
+	}
+	return nil
+}
+
+// SetPassword sets a user's password without the old one, as maySetPassword
+// allows.
 func (s *Service) SetPassword(ctx context.Context, userID int64, password string) error {
 	a, err := admin(ctx)
 	if err != nil {
@@ -59,11 +92,11 @@ func (s *Service) SetPassword(ctx context.Context, userID int64, password string
 	}
 	return s.inTx(ctx, func(tx Tx) error {
 		u, err := tx.UserByID(ctx, userID)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case u.Owner && a.ID != u.ID:
-			return &Error{Kind: Forbidden, Msg: "Only the account owner can set the owner's password"}
+		}
+		if err := s.maySetPassword(a, u); err != nil {
+			return err
 		}
 		return s.replacePassword(ctx, tx, u, password)
 	})

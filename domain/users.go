@@ -258,6 +258,11 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, c UserChanges) (*Use
 		if old.Owner && a.ID != old.ID && (c.Email != nil || c.Phone != nil) {
 			return errOwnerIdentities // the email and phone are identities
 		}
+		if c.Password != nil {
+			if err := s.mayUpdatePassword(a, old); err != nil {
+				return err
+			}
+		}
 		u, err = s.updateUser(ctx, tx, old, &c)
 		return err
 	})

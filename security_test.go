@@ -1,0 +1,62 @@
+package deskgate_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/jsonapi"
+)
+
+// A password in a user update (the legacy <password>) sets it without the
+// old one, so it meets the rule of POST /api/v2/users/{id}/password: an
+// admin's, on an account that allows it, never on the owner's but by the
+// owner; one's own only under credentials that prove the old one.
+func TestPasswordThroughUserUpdate(t *testing.T) {
+	for _, allowed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("admin_set_passwords=%t", allowed), func(t *testing.T) {
+			s := newServer(t, serverOptions{adminSetPasswords: allowed})
+			adam := creds{"adam@example.com", "admin-pass-1"}
+			s.addUser("Adam Admin", adam.user, domain.Admin, adam.pass)
+			agnes := creds{"agnes@example.com", "agent-pass-1"}
+			agnesID := s.addUser("Agnes Agent", agnes.user, domain.Agent, agnes.pass)
+			eddie := creds{"eddie@example.com", "enduser-pass-1"}
+			eddieID := s.addUser("Eddie End", eddie.user, domain.EndUser, eddie.pass)
+			put := func(c creds, id int64) response {
+				return s.do(c, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType, `<user><password>taken-over-1</password></user>`)
+			}
+
+			r := put(adam, 1) // the owner
+			legacyWant(t, r, http.StatusForbidden)
+			if allowed {
+				golden(t, "legacy/error_403_admin_sets_owner_password.golden", r.dump())
+			}
+			legacyWant(t, put(agnes, eddieID), http.StatusForbidden)
+			adminSets := http.StatusForbidden
+			if allowed {
+				adminSets = http.StatusOK
+			}
+			legacyWant(t, put(adam, agnesID), adminSets)
+
+			legacyWant(t, s.do(creds{ownerEmail, ownerPassword}, "GET", "/users/1.xml", "", ""), http.StatusOK)
+			legacyWant(t, s.do(creds{ownerEmail, "taken-over-1"}, "GET", "/users/1.xml", "", ""), http.StatusUnauthorized)
+			legacyWant(t, s.do(eddie, "GET", fmt.Sprintf("/users/%d.xml", eddieID), "", ""), http.StatusOK)
+		})
+	}
+
+	s := newServer(t, serverOptions{})
+	eddieID := v2EndUser(t, s, "Eddie End", "eddie@example.com", "enduser-pass-1").ID
+	eb := s.signIn("eddie@example.com", "enduser-pass-1")
+	// A stolen session cookie cannot change the password without the old one.
+	r := s.send("PUT", fmt.Sprintf("/users/%d.xml", eddieID), `<user><password>taken-over-1</password></user>`, func(h http.Header) {
+		h.Set("Cookie", jsonapi.SessionCookie+"="+eb.cookie)
+		h.Set("X-CSRF-Token", eb.token)
+		h.Set("Content-Type", legacyXMLType)
+	})
+	legacyWant(t, r, http.StatusForbidden)
+	golden(t, "legacy/error_403_session_sets_own_password.golden", r.dump())
+	// Basic credentials prove the old password: one's own change goes ahead.
+	legacyWant(t, s.do(creds{"eddie@example.com", "enduser-pass-1"}, "PUT", fmt.Sprintf("/users/%d.xml", eddieID), legacyXMLType,
+		`<user><password>enduser-pass-2</password></user>`), http.StatusOK)
+}
