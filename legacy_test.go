@@ -336,7 +336,8 @@ type legacyErrorFixture struct {
 }
 
 func newLegacyErrorFixture(t *testing.T) legacyErrorFixture {
-	s := newServer(t, serverOptions{adminSetPasswords: true}) // the owner sets passwords with <password>
+	// The owner sets passwords with <password>.
+	s := newServer(t, serverOptions{adminSetPasswords: true})
 	s.addGroups("Sales") // after the default group, Support
 	f := legacyErrorFixture{server: s,
 		agent:   creds{"agnes@example.com", "agent-pass"},
