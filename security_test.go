@@ -60,3 +60,18 @@ func TestPasswordThroughUserUpdate(t *testing.T) {
 	legacyWant(t, s.do(creds{"eddie@example.com", "enduser-pass-1"}, "PUT", fmt.Sprintf("/users/%d.xml", eddieID), legacyXMLType,
 		`<user><password>enduser-pass-2</password></user>`), http.StatusOK)
 }
+
+// The browser sign-in refuses without a Basic challenge, which would make a
+// browser pop up its own password dialog; the APIs keep theirs.
+func TestLoginRefusalHasNoBasicChallenge(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	r := s.login(ownerEmail, "wrong-password")
+	v2Want(t, r, http.StatusUnauthorized)
+	if got := r.header.Values("WWW-Authenticate"); len(got) != 0 {
+		t.Errorf("POST /access/login 401 carries WWW-Authenticate %q", got)
+	}
+	r = s.do(creds{ownerEmail, "wrong-password"}, "GET", "/api/v2/users/me/session", "", "")
+	if got := r.header.Get("WWW-Authenticate"); r.status != http.StatusUnauthorized || got != `Basic realm="Web Password"` {
+		t.Errorf("v2 401: status %d, WWW-Authenticate %q", r.status, got)
+	}
+}

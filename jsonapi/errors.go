@@ -73,7 +73,11 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case domain.NotFound:
 		body = errorBody{Error: "RecordNotFound", Description: "Not found"}
 	case domain.Unauthenticated:
-		w.Header().Set("WWW-Authenticate", `Basic realm="Web Password"`)
+		// A browser answers a Basic challenge with its own password dialog:
+		// the browser sign-in's page shows its own refusal instead.
+		if mux.CurrentRoute(r).GetName() != loginRoute {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Web Password"`)
+		}
 		body = errorBody{Error: e.Msg}
 	case domain.Forbidden:
 		body.Error = "Forbidden"

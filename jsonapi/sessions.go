@@ -15,6 +15,10 @@ import (
 // SessionCookie names the browser session cookie POST /access/login sets.
 const SessionCookie = "deskgate_session"
 
+// loginRoute names the browser sign-in's route, whose refusals carry no
+// Basic challenge (see writeError).
+const loginRoute = "login"
+
 // sessionAsArray follows the published SessionResponse, whose "session" is
 // an array of one (API-NOTES §2.2: unconfirmed what the live service
 // sends). Set it to false to answer a bare object instead.
