@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
@@ -57,7 +58,7 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 		return scheme + "://" + r.Host
 	}
 	r := mux.NewRouter()
-	r.Use(func(next http.Handler) http.Handler { return authenticate(svc, next) }, observe.Route)
+	r.Use(func(next http.Handler) http.Handler { return authenticate(svc, base, next) }, observe.Route)
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		text(w, http.StatusOK, "ok")
 	}).Methods(http.MethodGet)
@@ -112,8 +113,9 @@ func loopbackOnly(next http.Handler) http.Handler {
 const MaxBody = 1 << 20
 
 // authenticate limits the body and records in the request's context the
-// client's address and who the Basic credentials or, without them, the
-// session cookie name, or why they failed. Without credentials no actor is
+// client's address, whether another site's page sent the request, and who
+// the Basic credentials or, without them, the session cookie name, or why
+// they failed. Without credentials no actor is
 // recorded; the service then refuses every call that needs one, and each
 // front end answers in its own format. Whether a cookie request may change
 // anything without its authenticity token is the domain's to decide; this
@@ -121,11 +123,14 @@ const MaxBody = 1 << 20
 //
 // The address is the connection's peer: X-Forwarded-For is not trusted, so
 // behind a reverse proxy every client counts as the proxy's address.
-func authenticate(svc *domain.Service, next http.Handler) http.Handler {
+func authenticate(svc *domain.Service, base func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = body{http.MaxBytesReader(w, r.Body, MaxBody)}
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			r = r.WithContext(domain.WithClient(r.Context(), host))
+		}
+		if fromOtherSite(r, base(r)) {
+			r = r.WithContext(domain.WithCrossSite(r.Context()))
 		}
 		if user, pass, ok := r.BasicAuth(); ok {
 			a, err := svc.Authenticate(r.Context(), user, pass)
@@ -154,6 +159,17 @@ func (b body) Read(p []byte) (int, error) {
 		err = &domain.Error{Kind: domain.BadRequest, Msg: "The request body could not be read: it ended early or took too long to arrive.", Err: err}
 	}
 	return n, err
+}
+
+// fromOtherSite reports whether the browser says a page of another origin
+// than the server's sent the request: by Sec-Fetch-Site or, from browsers
+// without it, by Origin. Clients that are not browsers send neither.
+func fromOtherSite(r *http.Request, origin string) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site != "same-origin" && site != "none" // "none": the user typed the address
+	}
+	o := r.Header.Get("Origin")
+	return o != "" && !strings.EqualFold(o, origin)
 }
 
 // safeMethod reports whether an HTTP method only reads.

@@ -75,3 +75,39 @@ func TestLoginRefusalHasNoBasicChallenge(t *testing.T) {
 		t.Errorf("v2 401: status %d, WWW-Authenticate %q", r.status, got)
 	}
 }
+
+// A sign-in posted by another site's page is refused (login CSRF: it would
+// sign the victim's browser in to the attacker's account); one from the
+// server's own pages, or from a client that is not a browser, goes ahead.
+func TestLoginFromAnotherSite(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	form := "email=owner%40example.com&password=owner-secret"
+	for _, tc := range []struct {
+		name, header, value string
+		want                int
+	}{
+		{"other site by fetch metadata", "Sec-Fetch-Site", "cross-site", http.StatusForbidden},
+		{"sibling site by fetch metadata", "Sec-Fetch-Site", "same-site", http.StatusForbidden},
+		{"other origin", "Origin", "https://evil.example", http.StatusForbidden},
+		{"opaque origin", "Origin", "null", http.StatusForbidden},
+		{"own page by fetch metadata", "Sec-Fetch-Site", "same-origin", http.StatusOK},
+		{"own origin", "Origin", testBaseURL, http.StatusOK},
+		{"not a browser", "", "", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.send("POST", "/access/login", form, func(h http.Header) {
+				h.Set("Content-Type", "application/x-www-form-urlencoded")
+				if tc.header != "" {
+					h.Set(tc.header, tc.value)
+				}
+			})
+			v2Want(t, r, tc.want)
+			if set := r.header.Get("Set-Cookie"); (set != "") != (tc.want == http.StatusOK) {
+				t.Errorf("Set-Cookie %q with status %d", set, r.status)
+			}
+			if tc.name == "other origin" {
+				golden(t, "sessions/error_403_login_from_another_site.golden", sessionDump(r))
+			}
+		})
+	}
+}

@@ -54,6 +54,24 @@ type SessionCredentials struct {
 // from a page of ours.
 var errCSRF = &Error{Kind: Forbidden, Msg: "A request authenticated by the session cookie that changes anything must send the authenticity_token of GET /api/v2/users/me in the X-CSRF-Token header"}
 
+// errCrossSiteSignIn refuses a sign-in posted by another site's page, which
+// would sign the browser in to an account of the attacker's choosing (login
+// CSRF): SameSite keeps no cookie from being set by such a post.
+var errCrossSiteSignIn = &Error{Kind: Forbidden, Msg: "Sign in from a page of this server's own origin: a sign-in sent by another site's page is refused"}
+
+type crossSiteKey struct{}
+
+// WithCrossSite returns ctx marking its request as sent by a page of
+// another site, as the browser said.
+func WithCrossSite(ctx context.Context) context.Context {
+	return context.WithValue(ctx, crossSiteKey{}, true)
+}
+
+func crossSite(ctx context.Context) bool {
+	cross, _ := ctx.Value(crossSiteKey{}).(bool)
+	return cross
+}
+
 // live reports whether ses is still usable at now.
 func (s *Service) live(ses *Session, now time.Time) bool {
 	return now.Before(ses.ExpiresAt) && now.Before(ses.LastSeenAt.Add(s.sessionIdle))
@@ -81,8 +99,12 @@ func (s *Service) mac(msg string) string {
 
 // SignIn checks an email and password the way Basic authentication does
 // and opens a session. It returns the session, the secret for the cookie
-// and the session's authenticity token; Unauthenticated for any wrong part.
+// and the session's authenticity token; Unauthenticated for any wrong part,
+// Forbidden for a sign-in another site's page sent.
 func (s *Service) SignIn(ctx context.Context, email, password string) (ses *Session, secret, token string, err error) {
+	if crossSite(ctx) {
+		return nil, "", "", errCrossSiteSignIn
+	}
 	if email == "" || password == "" {
 		return nil, "", "", errUnauthenticated
 	}
