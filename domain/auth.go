@@ -215,7 +215,7 @@ func mayAuthenticate(p *Principal) error {
 // limits no hash is computed and even the right password waits.
 func (s *Service) principal(ctx context.Context, email, secret string, isToken bool) (*Principal, error) {
 	now := s.now()
-	account, client := strings.ToLower(email), clientKey(ctx)
+	account, client := accountKey(email), clientKey(ctx)
 	if wait := s.failures.wait(account, client, now); wait > 0 {
 		return nil, tooManyRequests(wait, "Too many failed attempts to authenticate")
 	}

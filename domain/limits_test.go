@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -192,5 +193,27 @@ func TestBucketsStayBounded(t *testing.T) {
 	b.take("fresh", later)
 	if len(b.m) != 1 || b.peek("fresh", later) != time.Minute || b.peek("other new", later) != 0 {
 		t.Errorf("after the refill: %d keys held, want only the fresh one", len(b.m))
+	}
+}
+
+// TestFailureKeysAreBounded: a failed sign-in with a huge name holds a key
+// of a few bytes, and the account is the same whatever the name's case.
+func TestFailureKeysAreBounded(t *testing.T) {
+	f := newFailures()
+	now := year2026
+	huge := strings.Repeat("a", 1<<20) + "@example.com"
+	f.failed(accountKey(huge), "192.0.2.1", now)
+	for _, b := range []*buckets{f.pair, f.address, f.account} {
+		for k := range b.m {
+			if len(k) > 64 {
+				t.Errorf("a key of %d bytes", len(k))
+			}
+		}
+	}
+	for range failuresPerPair {
+		f.failed(accountKey("Owner@Example.com"), "192.0.2.1", now)
+	}
+	if w := f.wait(accountKey("owner@example.com"), "192.0.2.1", now); w == 0 {
+		t.Error("the account's case changes which bucket counts")
 	}
 }
