@@ -111,3 +111,29 @@ func TestLoginFromAnotherSite(t *testing.T) {
 		})
 	}
 }
+
+// Every refused password costs one argon2id computation, whether the address
+// has an account, one without a password, or a suspended one: a quicker
+// refusal would tell an attacker timing the answers which addresses are
+// worth guessing at.
+func TestRefusedPasswordsCostTheSame(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	s.addUser("Nopass Agent", "nopass@example.com", domain.Agent, "")
+	suspended := v2EndUser(t, s, "Sue Suspended", "sue@example.com", "sue-secret-1")
+	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", suspended.ID), "application/json", `{"user":{"suspended":true}}`), http.StatusOK)
+	for _, c := range []creds{
+		{ownerEmail, "wrong-password"},
+		{"nobody@example.com", "wrong-password"},
+		{"nopass@example.com", "wrong-password"},
+		{"sue@example.com", "wrong-password"},
+		{"sue@example.com", "sue-secret-1"},
+	} {
+		before := s.svc.PasswordHashes()
+		if r := s.do(c, "GET", "/api/v2/users/me/session", "", ""); r.status != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", c.user, r.status)
+		}
+		if n := s.svc.PasswordHashes() - before; n != 1 {
+			t.Errorf("%s: %d argon2id computations, want 1 as for a wrong password", c.user, n)
+		}
+	}
+}

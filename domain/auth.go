@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -56,10 +57,21 @@ func (s *Service) hashPassword(ctx context.Context, password string) (string, er
 	if err != nil {
 		return "", err
 	}
+	return phc(salt, key), nil
+}
+
+// phc is the PHC text of an argon2id hash with the service's parameters.
+func phc(salt, key []byte) string {
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
-		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
+
+// decoyHash is checked when there is no password to check (no such user, or
+// one without a password), so that the answer takes as long as a wrong
+// password's and does not tell which addresses have accounts. No password
+// hashes to its all-zero key.
+var decoyHash = phc(make([]byte, argonSaltLen), make([]byte, argonKeyLen))
 
 // checkPassword compares password with a PHC argon2id hash in constant time,
 // using the parameters recorded in the hash. It returns Unauthenticated when
@@ -244,21 +256,25 @@ func (s *Service) checkCredentials(ctx context.Context, email, secret string, is
 		p, err = s.store.PrincipalByEmail(ctx, email)
 	}
 	switch {
+	case KindOf(err) == NotFound && !isToken:
+		p = &Principal{} // nobody, whose password check costs what a wrong password's does
 	case KindOf(err) == NotFound:
 		return nil, errUnauthenticated
 	case err != nil:
 		return nil, err
 	}
-	if err := mayAuthenticate(p); err != nil {
-		return nil, err
-	}
-	switch {
-	case !isToken && p.PasswordHash == "":
-		return nil, errUnauthenticated
-	case !isToken && !(hit && cached.principal.PasswordHash == p.PasswordHash):
-		if err := s.checkPassword(ctx, p.PasswordHash, secret); err != nil {
+	// The password before the rest: a refusal that came sooner would tell
+	// who has an account, or a suspended one.
+	if !isToken && !(hit && cached.principal.PasswordHash == p.PasswordHash) {
+		if err := s.checkPassword(ctx, cmp.Or(p.PasswordHash, decoyHash), secret); err != nil {
 			return nil, err
 		}
+	}
+	if !isToken && p.PasswordHash == "" {
+		return nil, errUnauthenticated
+	}
+	if err := mayAuthenticate(p); err != nil {
+		return nil, err
 	}
 	s.credentials.put(k, p, gen, now)
 	return p, nil
