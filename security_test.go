@@ -137,3 +137,20 @@ func TestRefusedPasswordsCostTheSame(t *testing.T) {
 		}
 	}
 }
+
+// The control API answers the failed-authentication limit with a 429, as
+// both APIs do, not with a 500.
+func TestControlAPIFailedAuthenticationLimit(t *testing.T) {
+	s := newServer(t, serverOptions{testMode: true})
+	guess := creds{ownerEmail, "guess"}
+	for range 10 { // the bound on one account from one address
+		if r := s.do(guess, "GET", "/__deskgate/requests", "", ""); r.status != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", r.status)
+		}
+	}
+	r := s.do(guess, "GET", "/__deskgate/requests", "", "")
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("past the bound: %s", r.dump())
+	}
+	golden(t, "testmode/error_429_failed_authentication.golden", r.dump())
+}

@@ -25,6 +25,7 @@ var statuses = map[domain.Kind]struct {
 	domain.Forbidden:       {http.StatusForbidden, "Forbidden"},
 	domain.BadRequest:      {http.StatusBadRequest, "BadRequest"},
 	domain.TooMany:         {http.StatusBadRequest, "TooManyValues"},
+	domain.TooManyRequests: {http.StatusTooManyRequests, "TooManyRequests"},
 }
 
 type detail struct {
@@ -57,8 +58,11 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if body.Error == "" {
 		body.Error = st.name
 	}
-	if st.code == http.StatusUnauthorized {
+	switch st.code {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Basic realm="deskgate test mode"`)
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	if len(e.Fields) > 0 {
 		body.Error, body.Details = st.name, map[string][]detail{}
