@@ -63,11 +63,13 @@ func pairKey(account, addr string) string { return account + "\x00" + addr }
 // or 0 when it may go ahead.
 func (f *failures) wait(account, addr string, now time.Time) time.Duration {
 	pair := pairKey(account, addr)
-	w := f.pair.peek(pair, now)
 	if f.isTrusted(pair, now) {
-		return w
+		// Only the pair's own count: an attacker whose failures fill the
+		// set drains the overflow bucket that new pairs share, which must
+		// not lock the account out where it signs in.
+		return f.pair.peekOwn(pair, now)
 	}
-	return max(w, f.address.peek(addr, now), f.account.peek(account, now))
+	return max(f.pair.peek(pair, now), f.address.peek(addr, now), f.account.peek(account, now))
 }
 
 // failed counts a failed authentication.

@@ -188,7 +188,20 @@ func (b *buckets) get(key string, now time.Time, create bool) *rate.Limiter {
 
 // peek returns how long key must wait for one token, without taking it.
 func (b *buckets) peek(key string, now time.Time) time.Duration {
-	lim := b.get(key, now, false)
+	return waitFor(b.get(key, now, false), now)
+}
+
+// peekOwn is peek counting only key's own bucket: a full set's overflow
+// bucket, which every new key spends, does not hold it back.
+func (b *buckets) peekOwn(key string, now time.Time) time.Duration {
+	b.mu.Lock()
+	lim := b.m[key]
+	b.mu.Unlock()
+	return waitFor(lim, now)
+}
+
+// waitFor is how long lim (nil: a full bucket) must wait for one token.
+func waitFor(lim *rate.Limiter, now time.Time) time.Duration {
 	if lim == nil {
 		return 0
 	}

@@ -217,3 +217,22 @@ func TestFailureKeysAreBounded(t *testing.T) {
 		t.Error("the account's case changes which bucket counts")
 	}
 }
+
+// TestTrustedAddressOutlivesAFullSet: failures of so many pairs that the
+// pair set is full send new pairs to its overflow bucket, which the
+// attacker drains; an address the account signed in from is not held by it.
+func TestTrustedAddressOutlivesAFullSet(t *testing.T) {
+	f := newFailures()
+	now := year2026
+	owner := accountKey("owner@example.com")
+	f.succeeded(owner, "198.51.100.7", now)
+	for i := range bucketsMax + failuresPerPair {
+		f.pair.take(pairKey(accountKey("user"+strconv.Itoa(i)+"@example.com"), "2001:db8::/64"), now)
+	}
+	if w := f.wait(owner, "192.0.2.1", now); w == 0 {
+		t.Error("a new address is not held by the drained overflow bucket")
+	}
+	if w := f.wait(owner, "198.51.100.7", now); w != 0 {
+		t.Errorf("the owner's known address waits %v", w)
+	}
+}
