@@ -154,3 +154,27 @@ func TestControlAPIFailedAuthenticationLimit(t *testing.T) {
 	}
 	golden(t, "testmode/error_429_failed_authentication.golden", r.dump())
 }
+
+// The session renewal is a GET, which carries no authenticity token: one
+// that another site's page asks for is refused, and the session's token
+// stays as it was.
+func TestRenewalFromAnotherSite(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	b := s.signIn(ownerEmail, ownerPassword)
+	renew := func(site string) response {
+		return s.send("GET", "/api/v2/users/me/session/renew", "", func(h http.Header) {
+			h.Set("Cookie", jsonapi.SessionCookie+"="+b.cookie)
+			h.Set("Sec-Fetch-Site", site)
+		})
+	}
+	r := renew("cross-site")
+	v2Want(t, r, http.StatusForbidden)
+	golden(t, "sessions/error_403_renew_from_another_site.golden", v2dump(r))
+	if got := s.meToken(b); got != b.token {
+		t.Errorf("the refused renewal changed the token")
+	}
+	v2Want(t, renew("same-origin"), http.StatusOK)
+	if got := s.meToken(b); got == b.token {
+		t.Errorf("a renewal from the server's own page kept the old token")
+	}
+}

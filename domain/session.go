@@ -198,9 +198,15 @@ func (s *Service) CurrentSession(ctx context.Context) (*Session, error) {
 	return s.store.SessionByID(ctx, a.SessionID)
 }
 
+// errCrossSiteRenewal refuses a renewal another site's page asked for.
+var errCrossSiteRenewal = &Error{Kind: Forbidden, Msg: "Renew the session from a page of this server's own origin: a renewal asked for by another site's page is refused"}
+
 // RenewSession gives the current session a new authenticity token and a
 // full absolute lifetime from now, and returns the token. The old token
-// stops working.
+// stops working. The renewal is a GET, as on the real service, so it
+// carries no authenticity token: one another site's page asks for (a link
+// the browser follows with the cookie) is refused instead, or any site
+// could keep a session alive and void its page's token.
 func (s *Service) RenewSession(ctx context.Context) (string, error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -208,6 +214,9 @@ func (s *Service) RenewSession(ctx context.Context) (string, error) {
 	}
 	if a.SessionID == 0 {
 		return "", ErrNotFound
+	}
+	if crossSite(ctx) {
+		return "", errCrossSiteRenewal
 	}
 	var ses *Session
 	err = s.inTx(ctx, func(tx Tx) error {
