@@ -111,3 +111,31 @@ func TestParseConfigSessionsAndMail(t *testing.T) {
 		t.Errorf("-session-idle 0s: %v", err)
 	}
 }
+
+// Secrets in the environment reach the configuration but never the usage
+// text a flag error prints, which shows every flag's default.
+func TestParseConfigKeepsSecretsOutOfUsage(t *testing.T) {
+	env := map[string]string{
+		"DESKGATE_OWNER_PASSWORD": "owner-pass-in-env",
+		"DESKGATE_OWNER_TOKEN":    "owner-token-in-env",
+		"DESKGATE_SMTP_URL":       "smtp://mailer:smtp-pass-in-env@mail.example.com:587",
+	}
+	getenv := func(k string) string { return env[k] }
+	var usage strings.Builder
+	if _, err := parseConfig([]string{"-no-such-flag"}, getenv, &usage); err == nil {
+		t.Fatal("an unknown flag parsed")
+	}
+	for _, secret := range []string{"owner-pass-in-env", "owner-token-in-env", "smtp-pass-in-env"} {
+		if strings.Contains(usage.String(), secret) {
+			t.Errorf("the usage text shows %q", secret)
+		}
+	}
+	c, err := parseConfig(nil, getenv, io.Discard)
+	if err != nil || c.ownerPassword != env["DESKGATE_OWNER_PASSWORD"] || c.ownerToken != env["DESKGATE_OWNER_TOKEN"] || c.smtpURL != env["DESKGATE_SMTP_URL"] {
+		t.Errorf("from the environment: %+v (%v)", c, err)
+	}
+	c, err = parseConfig([]string{"-owner-token", "from-flag"}, getenv, io.Discard)
+	if err != nil || c.ownerToken != "from-flag" {
+		t.Errorf("a flag beside the variable: token %q (%v)", c.ownerToken, err)
+	}
+}

@@ -67,8 +67,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.baseURL, "base-url", env("DESKGATE_BASE_URL", ""), "origin for Location, url and pagination links, e.g. https://help.example.com; default: from the request's Host (DESKGATE_BASE_URL)")
 	seats := fs.String("agent-seats", env("DESKGATE_AGENT_SEATS", "0"), "active agents plus admins allowed; 0 = unlimited (DESKGATE_AGENT_SEATS)")
 	fs.StringVar(&c.ownerEmail, "owner-email", env("DESKGATE_OWNER_EMAIL", "owner@example.com"), "account owner's email, used on an empty database (DESKGATE_OWNER_EMAIL)")
-	fs.StringVar(&c.ownerPassword, "owner-password", env("DESKGATE_OWNER_PASSWORD", ""), "account owner's password; generated and printed once when empty (DESKGATE_OWNER_PASSWORD)")
-	fs.StringVar(&c.ownerToken, "owner-token", env("DESKGATE_OWNER_TOKEN", ""), "account owner's API token (DESKGATE_OWNER_TOKEN)")
+	// Secrets are no flag's default: the usage text, printed on any flag
+	// error, shows defaults. Their variables apply after parsing instead.
+	secrets := map[string]*string{"owner-password": &c.ownerPassword, "owner-token": &c.ownerToken, "smtp-url": &c.smtpURL}
+	fs.StringVar(&c.ownerPassword, "owner-password", "", "account owner's password; generated and printed once when empty (DESKGATE_OWNER_PASSWORD)")
+	fs.StringVar(&c.ownerToken, "owner-token", "", "account owner's API token (DESKGATE_OWNER_TOKEN)")
 	deprecatedAt := fs.String("legacy-deprecated-at", env("DESKGATE_LEGACY_DEPRECATED_AT", ""), "date the legacy API was deprecated, e.g. 2026-01-31; default: the database's creation date (DESKGATE_LEGACY_DEPRECATED_AT)")
 	sunset := fs.String("legacy-sunset", env("DESKGATE_LEGACY_SUNSET", ""), "date the legacy API ends, announced in Sunset headers; default: none (DESKGATE_LEGACY_SUNSET)")
 	afterSunset := fs.String("legacy-after-sunset", env("DESKGATE_LEGACY_AFTER_SUNSET", "serve"), "serve or refuse (410 Gone) legacy requests after the sunset (DESKGATE_LEGACY_AFTER_SUNSET)")
@@ -115,14 +118,19 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.fixtures, "fixtures", env("DESKGATE_FIXTURES", ""), "JSON fixture file loaded at start; test mode only (DESKGATE_FIXTURES)")
 	clock := fs.String("clock", env("DESKGATE_CLOCK", ""), "freeze the clock at this RFC 3339 time, e.g. 2024-01-01T00:00:00Z; test mode only (DESKGATE_CLOCK)")
 	seed := fs.String("seed", env("DESKGATE_SEED", ""), "seed ids, tokens, generated passwords and cursors from this number; test mode only (DESKGATE_SEED)")
-	fs.StringVar(&c.smtpURL, "smtp-url", env("DESKGATE_SMTP_URL", ""), "also deliver outbox mail through smtp://user:password@host:port[?from=address]; default: outbox only (DESKGATE_SMTP_URL)")
+	fs.StringVar(&c.smtpURL, "smtp-url", "", "also deliver outbox mail through smtp://user:password@host:port[?from=address]; default: outbox only (DESKGATE_SMTP_URL)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for name, to := range secrets {
+		if !given[name] {
+			*to = getenv(envName(name))
+		}
+	}
 	for _, name := range []string{"owner-email", "owner-password", "owner-token"} {
-		if given[name] || getenv("DESKGATE_"+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))) != "" {
+		if given[name] || getenv(envName(name)) != "" {
 			c.ownerGiven = append(c.ownerGiven, "-"+name)
 		}
 	}
@@ -188,6 +196,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, fmt.Errorf("base URL must start with http:// or https://, not %q", c.baseURL)
 	}
 	return c, nil
+}
+
+// envName is the variable that stands for a flag: owner-token is DESKGATE_OWNER_TOKEN.
+func envName(flag string) string {
+	return "DESKGATE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
 // run serves until ctx ends or SIGINT/SIGTERM arrives, then lets in-flight
