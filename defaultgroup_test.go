@@ -32,12 +32,17 @@ func TestDefaultGroupOnOlderDatabases(t *testing.T) {
 				t.Fatal(err)
 			}
 			db.Close()
-			// Roll the file back to before 0008, with groups of its time.
+			// Roll the file back to before 0008 (undoing 0008 and 0012), with
+			// groups of its time.
 			raw, err := sql.Open("sqlite3", path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = raw.Exec(`DROP INDEX groups_one_default; DROP INDEX users_active_name; DELETE FROM schema_version WHERE version = 8;
+			_, err = raw.Exec(`DROP INDEX groups_one_default; DROP INDEX users_active_name; DELETE FROM schema_version WHERE version >= 8;
+				DROP TABLE user_words; DROP TABLE user_more_words; DROP INDEX users_updated; DROP INDEX users_created;
+				DROP TRIGGER users_words_insert; DROP TRIGGER users_words_update; DROP TRIGGER users_more_words_update;
+				DROP TRIGGER identities_words_insert; DROP TRIGGER identities_words_update; DROP TRIGGER identities_words_delete;
+				DROP TABLE name_trigram_starts; DROP TABLE user_name_trigrams; DROP TRIGGER users_trigrams_insert; DROP TRIGGER users_trigrams_update;
 				INSERT INTO groups (name, created_at, updated_at) VALUES ('Sales', 1, 1), ('Billing', 2, 2); ` + tc.setup)
 			raw.Close()
 			if err != nil {

@@ -57,6 +57,7 @@ type server struct {
 type serverOptions struct {
 	seats             int
 	rateLimit         int // requests a minute; 0 = unlimited
+	exportRateLimit   int // export requests a minute, within rateLimit; 0 = 10
 	adminSetPasswords bool
 	testMode          bool                // mount the control API
 	seed              uint64              // test mode: seeds random bytes and the cursor key
@@ -80,6 +81,7 @@ func newServer(t *testing.T, opts serverOptions) *server {
 	cfg := domain.Config{
 		AgentSeats:        opts.seats,
 		RateLimit:         opts.rateLimit,
+		ExportRateLimit:   opts.exportRateLimit,
 		AdminSetPasswords: opts.adminSetPasswords,
 		Now:               clk.Now,
 		Random:            rand.NewChaCha8([32]byte{}), // deterministic salts and tokens

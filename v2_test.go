@@ -68,7 +68,7 @@ func v2EndUser(t *testing.T, s *server, name, email, password string) *domain.Us
 }
 
 var (
-	v2CursorParam = regexp.MustCompile(`(page%5B(?:after|before)%5D)=[A-Za-z0-9_-]+`)
+	v2CursorParam = regexp.MustCompile(`(page%5B(?:after|before)%5D|cursor)=[A-Za-z0-9_-]+`)
 	v2CursorValue = regexp.MustCompile(`"(after_cursor|before_cursor|authenticity_token)": "[^"]+"`)
 )
 
@@ -547,6 +547,34 @@ func v2Scenario(t *testing.T) []v2Step {
 	admin("error_400_offset_too_deep", "GET", "/api/v2/users?page=101&per_page=100", "")
 	admin("error_400_unsupported_sort", "GET", "/api/v2/users?sort_by=email", "")
 	admin("error_400_forged_cursor", "GET", "/api/v2/users?page[size]=2&page[after]=bm90LWEtY3Vyc29y", "")
+
+	// Search, autocomplete, sideloads and the incremental export.
+	admin("user_search", "GET", "/api/v2/users/search?query="+url.QueryEscape(`smith -role:end-user`)+"&per_page=1", "")
+	admin("user_search_external_id", "GET", "/api/v2/users/search?external_id=EXT-SMITH", "")
+	admin("user_autocomplete", "GET", "/api/v2/users/autocomplete?name=ag", "")
+	admin("user_show_include", "GET", fmt.Sprintf("/api/v2/users/%d?include=identities,groups,organizations,abilities,roles,unknown", agent), "")
+	admin("user_show_many_include", "GET", fmt.Sprintf("/api/v2/users/show_many?ids=%d,%d&include=organizations,identities", agent, emma.ID), "")
+	admin("user_list_include", "GET", "/api/v2/users?per_page=2&include=abilities,groups", "")
+	add("user_show_include_end_user", "end-user", ec, "GET", fmt.Sprintf("/api/v2/users/%d?include=abilities,organizations", emma.ID), "")
+	s.clock.Advance(2 * time.Minute) // past the export's one-minute lag
+	admin("export_time", "GET", "/api/v2/incremental/users?start_time=0&per_page=3", "")
+	r = admin("export_cursor", "GET", "/api/v2/incremental/users/cursor?start_time=0&per_page=3&include=identities", "")
+	var export struct {
+		AfterCursor string `json:"after_cursor"`
+	}
+	v2Decode(t, r, &export)
+	admin("export_cursor_page2", "GET", "/api/v2/incremental/users/cursor?per_page=3&cursor="+url.QueryEscape(export.AfterCursor), "")
+	admin("error_400_search_nothing_to_find", "GET", "/api/v2/users/search?query=%25", "")
+	admin("error_400_search_offset_only", "GET", "/api/v2/users/search?query=smith&page[size]=2", "")
+	admin("error_400_autocomplete_without_name", "GET", "/api/v2/users/autocomplete", "")
+	admin("error_400_export_too_recent", "GET", fmt.Sprintf("/api/v2/incremental/users?start_time=%d", s.svc.Now().Unix()), "")
+	admin("error_400_export_forged_cursor", "GET", "/api/v2/incremental/users/cursor?cursor=bm90LWEtY3Vyc29y", "")
+	add("error_403_export_end_user", "", ec, "GET", "/api/v2/incremental/users?start_time=0", "")
+
+	limited := newServer(t, serverOptions{rateLimit: 700, exportRateLimit: 1})
+	v2Want(t, limited.do(owner, "GET", "/api/v2/incremental/users?start_time=0", "", ""), http.StatusOK)
+	rec.steps = append(rec.steps, v2Step{"error_429_export_rate_limit", "",
+		limited.do(owner, "GET", "/api/v2/incremental/users?start_time=0", "", "")})
 
 	seats := newServer(t, serverOptions{seats: 2}) // the owner holds one
 	v2Want(t, seats.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"First Agent","role":"agent"}}`), http.StatusCreated)

@@ -293,7 +293,7 @@ func (s *Service) openCursor(list, token string, dir byte) (*SortKey, error) {
 	case 's':
 		k.Value = string(value)
 	}
-	if k.ID < 1 {
+	if k.ID < 0 { // 0: the start of the export, before any user
 		return nil, forged
 	}
 	return k, nil
@@ -316,6 +316,7 @@ func (f UserFilter) key() string {
 	for _, r := range f.Roles {
 		b.WriteString(r.String() + ",")
 	}
-	fmt.Fprintf(&b, "|%d|%s|%s|%t", f.CustomRoleID, strings.ToLower(f.ExternalID), strings.ToLower(f.NameContains), f.IncludeInactive)
+	fmt.Fprintf(&b, "|%d|%s|%s|%s|%v|%d|%t", f.CustomRoleID, strings.ToLower(f.ExternalID), strings.ToLower(f.NameContains),
+		strings.ToLower(f.NamePrefix), f.Search, f.UpdatedBefore.Unix(), f.IncludeInactive)
 	return b.String()
 }

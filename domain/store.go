@@ -31,10 +31,14 @@ type Window struct {
 
 // UserFilter narrows a user list. The zero value lists active users.
 type UserFilter struct {
-	Roles           []Role
-	CustomRoleID    int64
-	ExternalID      string
-	NameContains    string // case-insensitive substring
+	Roles        []Role
+	CustomRoleID int64
+	ExternalID   string
+	NameContains string // case-insensitive substring
+	NamePrefix   string // case-insensitive
+	Search       []SearchTerm
+	// UpdatedBefore, when set, keeps users last changed before it.
+	UpdatedBefore   time.Time
 	IncludeInactive bool
 }
 
@@ -106,6 +110,11 @@ type Reader interface {
 	AccountGroupMemberships(ctx context.Context, f MembershipFilter, w Window) ([]GroupMembership, error)
 	AccountOrganizationMemberships(ctx context.Context, f MembershipFilter, w Window) ([]OrganizationMembership, error)
 	CountMemberships(ctx context.Context, organizations bool, f MembershipFilter) (int, error)
+
+	// IdentitiesOfUsers and OrganizationsOfUsers list the identities and the
+	// organizations (through memberships) of the users, in id order.
+	IdentitiesOfUsers(ctx context.Context, userIDs []int64) ([]Identity, error)
+	OrganizationsOfUsers(ctx context.Context, userIDs []int64) ([]*Organization, error)
 
 	// Secret returns a random key the store made once for the named purpose.
 	Secret(ctx context.Context, purpose string) ([]byte, error)

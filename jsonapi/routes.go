@@ -11,9 +11,8 @@ import (
 // suffix, which clients such as go-zendesk always append.
 func (h *Handler) Routes(r *mux.Router) {
 	const json = `{json:(?:\.json)?}`
-	// Every route here counts as domain.Requests; the incremental exports,
-	// once they exist, are mounted with domain.ExportRequests for their own
-	// lower limit.
+	// Every route here counts as domain.Requests but the incremental
+	// exports, which count as domain.ExportRequests for their own lower limit.
 	route := func(method, path string, f handlerFunc) {
 		r.Handle("/api/v2"+path+json, h.adapt(domain.Requests, f)).Methods(method)
 	}
@@ -31,6 +30,8 @@ func (h *Handler) Routes(r *mux.Router) {
 	route(post, "/users", h.createUser)
 	route(get, "/users/show_many", h.showManyUsers)
 	route(get, "/users/count", h.countUsers)
+	route(get, "/users/search", h.searchUsers)
+	route(get, "/users/autocomplete", h.autocompleteUsers)
 	route(get, "/users/me", h.me)
 	route(post, "/users/request_create", h.requestCreate)
 
@@ -46,6 +47,9 @@ func (h *Handler) Routes(r *mux.Router) {
 	// deskgate's own: the browser sign-in, and the outbox tests read mail from.
 	r.Handle("/access/login", h.adapt(domain.Requests, h.login)).Methods(post).Name(loginRoute)
 	route(get, "/deskgate/outbox", h.outbox)
+
+	r.Handle("/api/v2/incremental/users"+json, h.adapt(domain.ExportRequests, h.exportUsers)).Methods(get)
+	r.Handle("/api/v2/incremental/users/cursor"+json, h.adapt(domain.ExportRequests, h.exportUsersCursor)).Methods(get)
 
 	route(get, user, h.showUser)
 	route(put, user, h.updateUser)

@@ -17,8 +17,7 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": h.user(r, u)})
-	return nil
+	return h.writeUsers(w, r, map[string]any{"user": h.user(r, u)}, []*domain.User{u})
 }
 
 // userFilter reads the list filters: role, role[] (several),
@@ -61,8 +60,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, h.listBody(r, "users", h.users(r, us), info))
-	return nil
+	return h.writeUsers(w, r, h.listBody(r, "users", h.users(r, us), info), us)
 }
 
 func (h *Handler) countUsers(w http.ResponseWriter, r *http.Request) error {
@@ -105,8 +103,7 @@ func (h *Handler) showManyUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, h.listBody(r, "users", h.users(r, us), domain.PageInfo{Number: 1, Count: len(us)}))
-	return nil
+	return h.writeUsers(w, r, h.listBody(r, "users", h.users(r, us), domain.PageInfo{Number: 1, Count: len(us)}), us)
 }
 
 // anonymousUser is what /users/me shows a caller without valid credentials:

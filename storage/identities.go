@@ -10,23 +10,22 @@ import (
 
 const identityColumns = "id, user_id, type, value, verified, is_primary, undeliverable_count, created_at, updated_at"
 
+func scanIdentity(sc scanner) (domain.Identity, error) {
+	var i domain.Identity
+	var created, updated int64
+	err := sc.Scan(&i.ID, &i.UserID, &i.Type, &i.Value, &i.Verified, &i.Primary, &i.UndeliverableCount, &created, &updated)
+	i.CreatedAt, i.UpdatedAt = unix(created), unix(updated)
+	return i, err
+}
+
 func (r reader) Identities(ctx context.Context, userID int64) ([]domain.Identity, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT "+identityColumns+" FROM identities WHERE user_id = ? ORDER BY id", userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []domain.Identity
-	for rows.Next() {
-		var i domain.Identity
-		var created, updated int64
-		if err := rows.Scan(&i.ID, &i.UserID, &i.Type, &i.Value, &i.Verified, &i.Primary, &i.UndeliverableCount, &created, &updated); err != nil {
-			return nil, err
-		}
-		i.CreatedAt, i.UpdatedAt = unix(created), unix(updated)
-		out = append(out, i)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, r.q, "SELECT "+identityColumns+" FROM identities WHERE user_id = ? ORDER BY id", []any{userID}, scanIdentity)
+}
+
+// IdentitiesOfUsers lists the identities of several users, in id order.
+func (r reader) IdentitiesOfUsers(ctx context.Context, userIDs []int64) ([]domain.Identity, error) {
+	return queryAll(ctx, r.q, "SELECT "+identityColumns+" FROM identities WHERE user_id IN (SELECT value FROM json_each(?)) ORDER BY id",
+		[]any{idsJSON(userIDs)}, scanIdentity)
 }
 
 func (t *txStore) UserIDByIdentity(ctx context.Context, typ domain.IdentityType, value string) (int64, error) {

@@ -115,8 +115,9 @@ func (r reader) UsersByExternalIDs(ctx context.Context, externalIDs []string) ([
 		WHERE u.external_id COLLATE NOCASE IN (SELECT value FROM json_each(?))`, idsJSON(externalIDs))
 }
 
-// userWhere builds the WHERE clause of a filtered user list.
-func userWhere(f domain.UserFilter) (string, []any) {
+// userWhere builds the WHERE clause of a filtered user list; trigram, when
+// set, is the rarest trigram of f.NameContains (rarestTrigram).
+func userWhere(f domain.UserFilter, trigram string) (string, []any) {
 	var conds []string
 	var args []any
 	if !f.IncludeInactive {
@@ -137,9 +138,24 @@ func userWhere(f domain.UserFilter) (string, []any) {
 		args = append(args, f.ExternalID)
 	}
 	if f.NameContains != "" {
-		conds = append(conds, `u.name LIKE ? ESCAPE '\'`)
-		args = append(args, "%"+likeEscaper.Replace(f.NameContains)+"%")
+		// instr, not LIKE: nothing in the text is a wildcard.
+		if trigram != "" {
+			conds = append(conds, "u.id IN (SELECT user_id FROM user_name_trigrams WHERE trigram = ?)")
+			args = append(args, trigram)
+		}
+		conds = append(conds, "instr(lower(u.name), lower(?)) > 0")
+		args = append(args, f.NameContains)
 	}
+	if f.NamePrefix != "" {
+		// A range on the name, so that the users_active_name index answers it.
+		conds = append(conds, "u.name >= ? COLLATE NOCASE AND u.name < ? COLLATE NOCASE")
+		args = append(args, f.NamePrefix, f.NamePrefix+"\U0010FFFF")
+	}
+	if !f.UpdatedBefore.IsZero() {
+		conds = append(conds, "u.updated_at < ?")
+		args = append(args, f.UpdatedBefore.Unix())
+	}
+	conds, args = searchWhere(f.Search, conds, args)
 	if len(conds) == 0 {
 		return "", nil
 	}
@@ -211,7 +227,11 @@ func queryWindow[T any](ctx context.Context, q querier, w domain.Window, query s
 }
 
 func (r reader) Users(ctx context.Context, f domain.UserFilter, w domain.Window) ([]*domain.User, error) {
-	where, args := userWhere(f)
+	trigram, err := r.rarestTrigram(ctx, f.NameContains)
+	if err != nil {
+		return nil, err
+	}
+	where, args := userWhere(f, trigram)
 	if w.Offset > 0 && w.After == nil && w.Before == nil {
 		// Skip the offset over the index alone: SQLite would otherwise build
 		// every skipped row, subqueries and all, before discarding it.
@@ -224,9 +244,13 @@ func (r reader) Users(ctx context.Context, f domain.UserFilter, w domain.Window)
 }
 
 func (r reader) CountUsers(ctx context.Context, f domain.UserFilter) (int, error) {
-	where, args := userWhere(f)
+	trigram, err := r.rarestTrigram(ctx, f.NameContains)
+	if err != nil {
+		return 0, err
+	}
+	where, args := userWhere(f, trigram)
 	var n int
-	err := r.q.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&n)
+	err = r.q.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&n)
 	return n, err
 }
 

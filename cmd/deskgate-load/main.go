@@ -19,7 +19,10 @@
 // Scenarios: legacy-show, legacy-list, legacy-last, legacy-search,
 // v2-show, v2-list (cursor page 1), v2-deep (cursor page at depth 90,000),
 // v2-offset (page 1), v2-offset-max (the deepest allowed offset page),
-// v2-create; or -path with {id} for a random user id (1 to the user count).
+// v2-create, v2-search-email, v2-search-email-field, v2-search-external-id,
+// v2-search-name (a seeded surname), v2-autocomplete, legacy-search-word (a
+// seeded surname); or -path with {id} for a random user id (1 to the user
+// count). -scenario export times one full cursor export instead.
 package main
 
 import (
@@ -76,7 +79,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("deskgate-load", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.url, "url", "http://127.0.0.1:8080", "server to load; loopback only")
-	fs.StringVar(&c.scenario, "scenario", "v2-show", "named request: legacy-show, legacy-list, legacy-last, legacy-search, v2-show, v2-list, v2-deep, v2-offset, v2-offset-max, v2-create")
+	fs.StringVar(&c.scenario, "scenario", "v2-show", "named request: legacy-show, legacy-list, legacy-last, legacy-search, legacy-search-word, v2-show, v2-list, v2-deep, v2-offset, v2-offset-max, v2-create, v2-search-email, v2-search-email-field, v2-search-external-id, v2-search-name, v2-autocomplete; or export (one full cursor export, timed)")
 	fs.StringVar(&c.path, "path", "", "request path instead of a scenario; {id} becomes a random user id")
 	fs.StringVar(&c.user, "user", "owner@example.com", "Basic auth email (the owner's when seeding)")
 	fs.StringVar(&c.password, "password", "", "Basic auth password (the owner's when seeding)")
@@ -121,6 +124,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return seed(ctx, cfg, stdout)
 	case cfg.serveBare != "":
 		return serveBare(ctx, cfg.serveBare, cfg.bareSize, stdout)
+	case cfg.scenario == "export":
+		return exportAll(ctx, newClient(1), cfg, stdout)
 	}
 	c := newClient(cfg.conns)
 	target, err := newTarget(ctx, c, cfg)
@@ -309,6 +314,18 @@ func newTarget(ctx context.Context, c *http.Client, cfg config) (*target, error)
 		t.next = fixed("/api/v2/users?page=1&per_page=100")
 	case "v2-offset-max":
 		t.next = fixed("/api/v2/users?page=" + strconv.Itoa(domain.MaxOffsetRecords/100) + "&per_page=100")
+	case "v2-search-email":
+		t.next = randomID("/api/v2/users/search?query=user{id}%40example.com")
+	case "v2-search-email-field":
+		t.next = randomID("/api/v2/users/search?query=email%3Auser{id}%40example.com")
+	case "v2-search-external-id":
+		t.next = randomID("/api/v2/users/search?external_id=X{id}")
+	case "v2-search-name":
+		t.next = randomSurname(get, "/api/v2/users/search?query=", users)
+	case "v2-autocomplete":
+		t.next = randomID("/api/v2/users/autocomplete?name=User+{id}&per_page=10")
+	case "legacy-search-word":
+		t.next = randomSurname(get, "/users.xml?query=", users)
 	case "v2-create":
 		var n atomic.Int64
 		nonce := strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -326,6 +343,48 @@ func newTarget(ctx context.Context, c *http.Client, cfg config) (*target, error)
 		return nil, fmt.Errorf("unknown scenario %q", cfg.scenario)
 	}
 	return t, nil
+}
+
+// randomSurname asks prefix followed by the surname of a random seeded user
+// (storage.SeedSurname), lowercased: a word about one user in 1,000 holds.
+func randomSurname(get func(string) *http.Request, prefix string, users int) func(int) *http.Request {
+	return func(int) *http.Request {
+		return get(prefix + strings.ToLower(storage.SeedSurname(int64(1+rand.IntN(users)))))
+	}
+}
+
+// exportAll follows the cursor export's after_url from the start of time
+// to the end of the stream and reports how long it took.
+func exportAll(ctx context.Context, c *http.Client, cfg config, stdout io.Writer) error {
+	user, secret := cfg.user, cfg.password
+	if cfg.token != "" {
+		user, secret = cfg.user+"/token", cfg.token
+	}
+	start := time.Now()
+	link := strings.TrimSuffix(cfg.url, "/") + "/api/v2/incremental/users/cursor?start_time=0"
+	users, pages := 0, 0
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+		if err != nil {
+			return err
+		}
+		req.SetBasicAuth(user, secret)
+		var page struct {
+			Users       []struct{ ID int64 }
+			AfterURL    string `json:"after_url"`
+			EndOfStream bool   `json:"end_of_stream"`
+		}
+		if err := fetchJSON(ctx, c, req, &page); err != nil {
+			return fmt.Errorf("export page %d: %w", pages+1, err)
+		}
+		users, pages = users+len(page.Users), pages+1
+		if page.EndOfStream {
+			break
+		}
+		link = page.AfterURL
+	}
+	fmt.Fprintf(stdout, "exported %d users in %d pages in %s\n", users, pages, time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // walkCursor pages through the v2 user list pages times and returns the

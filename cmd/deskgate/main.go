@@ -35,14 +35,14 @@ func main() {
 }
 
 type config struct {
-	addr, db, baseURL                     string
-	agentSeats, rateLimit                 int
-	adminSetPasswords                     bool
-	ownerEmail, ownerPassword, ownerToken string
-	ownerGiven                            []string // the owner settings given, by flag name
-	server                                deskgate.ServerOptions
-	sessionIdle, sessionMax               time.Duration
-	smtpURL                               string
+	addr, db, baseURL                      string
+	agentSeats, rateLimit, exportRateLimit int
+	adminSetPasswords                      bool
+	ownerEmail, ownerPassword, ownerToken  string
+	ownerGiven                             []string // the owner settings given, by flag name
+	server                                 deskgate.ServerOptions
+	sessionIdle, sessionMax                time.Duration
+	smtpURL                                string
 
 	testMode bool
 	fixtures string    // a fixture file loaded at start (test mode)
@@ -101,6 +101,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}{
 		{"agent seats", &c.agentSeats, 0, seats},
 		{"rate limit", &c.rateLimit, 0, rateLimit},
+		{"export rate limit", &c.exportRateLimit, 1, fs.String("export-rate-limit", env("DESKGATE_EXPORT_RATE_LIMIT", "10"), "incremental export requests a minute, within -rate-limit, as the real service (DESKGATE_EXPORT_RATE_LIMIT)")},
 		{"max conns", &c.server.MaxConns, 1, fs.String("max-conns", env("DESKGATE_MAX_CONNS", strconv.Itoa(d.MaxConns)), "open connections in all; more wait to be accepted (DESKGATE_MAX_CONNS)")},
 		{"conns per client", &c.server.ConnsPerClient, 1, fs.String("conns-per-client", env("DESKGATE_CONNS_PER_CLIENT", strconv.Itoa(d.ConnsPerClient)), "open connections from one client address; more are closed at once (DESKGATE_CONNS_PER_CLIENT)")},
 		{"journal max rows", &c.journalMaxRows, 1, fs.String("journal-max-rows", env("DESKGATE_JOURNAL_MAX_ROWS", "1000000"), "journaled requests kept at most (DESKGATE_JOURNAL_MAX_ROWS)")},
@@ -234,7 +235,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
-	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, AdminSetPasswords: cfg.adminSetPasswords,
+	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, ExportRateLimit: cfg.exportRateLimit, AdminSetPasswords: cfg.adminSetPasswords,
 		SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax, MailDelivery: smtp != nil,
 		Legacy: cfg.legacy, BackupDir: cfg.backupDir}
 	var clock *testmode.Clock
