@@ -135,8 +135,10 @@ func (r reader) OrganizationsOfUsers(ctx context.Context, userIDs []int64) ([]*d
 
 // rarestTrigram picks, of the trigrams of a legacy name search (text
 // lowercased as SQLite's lower() does, ASCII only), the one fewest names
-// hold, counting each up to trigramProbe; "" for text shorter than three
-// characters, which scans the names instead.
+// hold, counting each up to trigramProbe. It returns "", and the search
+// scans the names in id order instead, for text shorter than three
+// characters and when every trigram is that common: matches are then
+// usually dense, and the scan stops at the page's end.
 func (r reader) rarestTrigram(ctx context.Context, text string) (string, error) {
 	runes := []rune(asciiLower(text))
 	best, bestN := "", trigramProbe+1
@@ -152,7 +154,7 @@ func (r reader) rarestTrigram(ctx context.Context, text string) (string, error) 
 		if err != nil {
 			return "", err
 		}
-		if n < bestN {
+		if n < bestN && n < trigramProbe {
 			best, bestN = t, n
 		}
 	}
