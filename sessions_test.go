@@ -441,3 +441,26 @@ func TestSessionSignInLimited(t *testing.T) {
 		t.Errorf("sign-in past the failure limit: %d, Set-Cookie %q", r.status, r.header.Get("Set-Cookie"))
 	}
 }
+
+// TestSessionRefusalWithoutChallenge: a 401 to a request that came with a
+// session cookie has no Basic challenge, which would make the browser pop
+// up its password dialog over the page; API clients without one still get it.
+func TestSessionRefusalWithoutChallenge(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	v2EndUser(t, s, "Emma End", "emma@example.com", "emma-secret-1")
+	b := s.signIn("emma@example.com", "emma-secret-1")
+	s.clock.Advance(9 * time.Hour) // past the absolute lifetime
+	for _, tc := range []struct {
+		name      string
+		r         response
+		challenge string
+	}{
+		{"expired cookie", s.sessionDo(b, "", "GET", "/api/v2/users/me/session", ""), ""},
+		{"forged cookie", s.sessionDo(browser{cookie: strings.Repeat("A", 40)}, "", "GET", "/api/v2/users/me/session", ""), ""},
+		{"no credentials", s.do(creds{}, "GET", "/api/v2/users/me/session", "", ""), `Basic realm="Web Password"`},
+	} {
+		if tc.r.status != http.StatusUnauthorized || tc.r.header.Get("WWW-Authenticate") != tc.challenge {
+			t.Errorf("%s: %d, WWW-Authenticate %q, want 401 with %q", tc.name, tc.r.status, tc.r.header.Get("WWW-Authenticate"), tc.challenge)
+		}
+	}
+}

@@ -73,9 +73,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	case domain.NotFound:
 		body = errorBody{Error: "RecordNotFound", Description: "Not found"}
 	case domain.Unauthenticated:
-		// A browser answers a Basic challenge with its own password dialog:
-		// the browser sign-in's page shows its own refusal instead.
-		if mux.CurrentRoute(r).GetName() != loginRoute {
+		if challenges(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="Web Password"`)
 		}
 		body = errorBody{Error: e.Msg}
@@ -92,4 +90,16 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		body.Error = "TooManyRequests"
 	}
 	writeJSON(w, code, body)
+}
+
+// challenges reports whether a 401 carries the Basic challenge. A browser
+// answers one with its own password dialog, so neither the sign-in nor a
+// request whose session cookie has run out gets it: their pages show their
+// own refusal and send the user to sign in again.
+func challenges(r *http.Request) bool {
+	if mux.CurrentRoute(r).GetName() == loginRoute {
+		return false
+	}
+	_, err := r.Cookie(SessionCookie)
+	return err != nil
 }
