@@ -34,9 +34,9 @@ type Options struct {
 	ServeMetrics bool
 	// Ready says whether the server can take traffic (/readyz); nil: always.
 	Ready func(context.Context) error
-	// TestMode, when set, mounts the control API under /__deskgate/ and
-	// wraps every request in test mode (recording, faults, the restore
-	// gate). Without it every /__deskgate/ path is a 404.
+	// TestMode, when set, mounts the control API under /__deskgate/, wraps
+	// every request in test mode (faults, the restore gate) and lists the
+	// API requests. Without it every /__deskgate/ path is a 404.
 	TestMode *testmode.Controller
 }
 
@@ -78,12 +78,16 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	xmlapi.New(svc, base, log).Routes(r)
 	jsonapi.New(svc, base, log).Routes(r)
 	var h http.Handler = r
-	observed := observe.Config{Log: log, Journal: opts.Journal, Metrics: opts.Metrics, Now: svc.Now}
+	observed := observe.Config{Log: log, Metrics: opts.Metrics, Now: svc.Now}
+	if opts.Journal != nil {
+		observed.Sinks = append(observed.Sinks, observe.Journaled(opts.Journal))
+	}
 	if opts.TestMode != nil {
 		log.Warn("TEST MODE IS ON: the account owner can reset, restore, re-clock and break this server through " +
 			testmode.Prefix + "; never run it this way in production")
 		opts.TestMode.Routes(r)
 		h = opts.TestMode.Wrap(r)
+		observed.Sinks = append(observed.Sinks, opts.TestMode)
 		observed.IDPrefix = "test" // every byte of a scripted session repeats, request ids too
 	}
 	return observe.Requests(h, observed)

@@ -376,3 +376,31 @@ func TestClockDrivesRateLimits(t *testing.T) {
 		t.Errorf("statuses %v, want %s", got, want)
 	}
 }
+
+// TestRequestsListedAsJournaled: test mode's list and the journal are fed
+// by one record of each request, so they agree request for request, a
+// dropped connection's status 0 included.
+func TestRequestsListedAsJournaled(t *testing.T) {
+	s := newServer(t, serverOptions{testMode: true})
+	s.do(owner, "POST", "/__deskgate/faults", jsonType, `{"faults": [{"method": "DELETE", "reset_connection": true}]}`)
+	s.do(owner, "GET", "/users/1.xml", "", "")
+	s.do(creds{}, "GET", "/api/v2/users/1", "", "")
+	s.do(owner, "GET", "/healthz", "", "")
+	req, _ := http.NewRequest("DELETE", s.URL+"/api/v2/users/2", nil)
+	req.SetBasicAuth(owner.user, owner.pass)
+	if resp, err := s.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("reset connection: got %d, want a transport error", resp.StatusCode)
+	}
+	var listed, journaled []string
+	for _, r := range s.tm.Requests(testmode.RequestFilter{}) {
+		listed = append(listed, fmt.Sprint(r.Method, " ", r.Status))
+	}
+	for _, r := range s.journalRows() {
+		journaled = append(journaled, fmt.Sprint(r.Method, " ", r.Status))
+	}
+	want := []string{"GET 200", "GET 401", "DELETE 0"}
+	if fmt.Sprint(listed) != fmt.Sprint(want) || fmt.Sprint(journaled) != fmt.Sprint(want) {
+		t.Errorf("listed %v, journaled %v, want both %v", listed, journaled, want)
+	}
+}

@@ -1,10 +1,12 @@
 // Package observe watches every request: it names the route, gives the
-// request an id, logs it, journals API requests and counts them in
-// Prometheus metrics. It sees route templates and credential kinds only,
-// never bodies, query values, passwords or tokens.
+// request an id, logs it, counts API requests in Prometheus metrics and
+// hands them to sinks (the journal; test mode's list). What it logs, counts
+// and journals names route templates and credential kinds only, never
+// bodies, raw paths, query values, passwords or tokens.
 package observe
 
 import (
+	"bufio"
 	"context"
 	"log/slog"
 	"math/rand/v2"
@@ -19,17 +21,42 @@ import (
 	"github.com/gorilla/mux"
 )
 
+// Request is what observe learns of one API request. The record is all a
+// sink may keep for long or show to admins; Path and Query are the raw
+// request target, user data among them, for test mode's in-memory list of
+// the requests a test sent.
+type Request struct {
+	domain.RequestRecord
+	Path  string
+	Query string
+}
+
+// Sink takes every API request, once, on the request's goroutine, just
+// before its answer goes out: a client that has its answer finds the request
+// recorded. Record must not block.
+type Sink interface {
+	Record(Request)
+}
+
 // Journal keeps request records; Record must not block.
 type Journal interface {
 	Record(domain.RequestRecord)
 }
 
+// Journaled is the sink that hands j each request's record, never its raw
+// path or query.
+func Journaled(j Journal) Sink { return journaled{j} }
+
+type journaled struct{ j Journal }
+
+func (s journaled) Record(r Request) { s.j.Record(r.RequestRecord) }
+
 // Config says where requests are reported; nil fields report nowhere.
 type Config struct {
 	Log     *slog.Logger
-	Journal Journal
+	Sinks   []Sink
 	Metrics *Metrics
-	Now     func() time.Time // the service clock journal rows are stamped with
+	Now     func() time.Time // the service clock records are stamped with
 	// IDPrefix starts every request id made here; "" picks a random one.
 	// A fixed prefix makes the ids of a scripted session repeatable.
 	IDPrefix string
@@ -55,7 +82,9 @@ func RequestID(ctx context.Context) string {
 }
 
 // Requests wraps the router: every response carries X-Request-Id, and each
-// API request is logged, journaled and counted once it is answered.
+// API request is logged, counted and handed to the sinks as its answer goes
+// out. A request answered by no status is recorded with status 0: its
+// connection was taken over or dropped, or its client left first.
 func Requests(router http.Handler, c Config) http.Handler {
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
@@ -64,53 +93,74 @@ func Requests(router http.Handler, c Config) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		var arrived time.Time
-		if c.Journal != nil {
+		if len(c.Sinks) > 0 {
 			arrived = c.Now()
 		}
 		cp := &capture{id: requestID(r.Header.Get("X-Request-Id"), ids)}
 		w.Header().Set("X-Request-Id", cp.id)
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		r = r.WithContext(context.WithValue(r.Context(), captureKey{}, cp))
-		router.ServeHTTP(sw, r)
-
-		protocol := protocolOf(cp.route, r.URL.Path)
-		if protocol == "" {
-			return // health, readiness and metrics are not API requests
-		}
-		rec := domain.RequestRecord{
-			RequestID: cp.id,
-			Protocol:  protocol,
-			Method:    r.Method,
-			Route:     cp.route,
-			Operation: r.Method + " " + cp.route,
-			Status:    sw.status,
-			Duration:  time.Since(start),
-		}
-		if cp.route == "" {
-			rec.Operation = r.Method + " (no route)"
-		}
-		if protocol == domain.ProtocolLegacy {
-			if op, ok := domain.LegacyOperationOf(r.Method, cp.route, r.URL.Query()); ok {
-				rec.Operation = op.Name()
+		aw := &answerWriter{ResponseWriter: w, answer: func(status int) {
+			c.report(r, cp, status, time.Since(start), arrived)
+		}}
+		returned := false
+		defer func() {
+			switch {
+			case !returned: // a panic: net/http drops the connection
+				aw.answered(0)
+			case r.Context().Err() != nil: // the client left before any answer
+				aw.answered(0)
+			default: // net/http's answer to a handler that wrote nothing
+				aw.answered(http.StatusOK)
 			}
-		}
-		if cp.actor != nil {
-			rec.UserID, rec.Credential = cp.actor.ID, cp.actor.Credential
-		}
-		c.Metrics.observe(rec)
-		if c.Log.Enabled(r.Context(), slog.LevelInfo) { // else the attributes are built for nothing
-			c.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-				slog.String("protocol", string(rec.Protocol)), slog.String("method", rec.Method), slog.String("route", rec.Route),
-				slog.Int("status", rec.Status), slog.Duration("duration", rec.Duration),
-				slog.Int64("user_id", rec.UserID), slog.String("credential", rec.Credential.String()))
-		}
-		if c.Journal != nil {
-			rec.At = arrived
-			rec.UserAgent = truncate(r.UserAgent(), 256)
-			rec.ClientAddr, _, _ = net.SplitHostPort(r.RemoteAddr)
-			c.Journal.Record(rec)
-		}
+		}()
+		router.ServeHTTP(aw, r)
+		returned = true
 	})
+}
+
+// report logs, counts and records an API request answered with status.
+func (c Config) report(r *http.Request, cp *capture, status int, took time.Duration, arrived time.Time) {
+	protocol := protocolOf(cp.route, r.URL.Path)
+	if protocol == "" {
+		return // health, readiness, metrics and test mode's control API are not API requests
+	}
+	rec := domain.RequestRecord{
+		RequestID: cp.id,
+		Protocol:  protocol,
+		Method:    r.Method,
+		Route:     cp.route,
+		Operation: r.Method + " " + cp.route,
+		Status:    status,
+		Duration:  took,
+	}
+	if cp.route == "" {
+		rec.Operation = r.Method + " (no route)"
+	}
+	if protocol == domain.ProtocolLegacy {
+		if op, ok := domain.LegacyOperationOf(r.Method, cp.route, r.URL.Query()); ok {
+			rec.Operation = op.Name()
+		}
+	}
+	if cp.actor != nil {
+		rec.UserID, rec.Credential = cp.actor.ID, cp.actor.Credential
+	}
+	c.Metrics.observe(rec)
+	if c.Log.Enabled(r.Context(), slog.LevelInfo) { // else the attributes are built for nothing
+		c.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("protocol", string(rec.Protocol)), slog.String("method", rec.Method), slog.String("route", rec.Route),
+			slog.Int("status", rec.Status), slog.Duration("duration", rec.Duration),
+			slog.Int64("user_id", rec.UserID), slog.String("credential", rec.Credential.String()))
+	}
+	if len(c.Sinks) == 0 {
+		return
+	}
+	rec.At = arrived
+	rec.UserAgent = truncate(r.UserAgent(), 256)
+	rec.ClientAddr, _, _ = net.SplitHostPort(r.RemoteAddr)
+	req := Request{RequestRecord: rec, Path: r.URL.Path, Query: r.URL.RawQuery}
+	for _, s := range c.Sinks {
+		s.Record(req)
+	}
 }
 
 // Route is router middleware: it hands the matched route's template and the
@@ -205,18 +255,40 @@ func truncate(s string, n int) string {
 	return s[:n]
 }
 
-// statusWriter remembers the status a handler answered with.
-type statusWriter struct {
+// answerWriter reports the request once, with the status it is answered
+// with, just before that status goes out.
+type answerWriter struct {
 	http.ResponseWriter
-	status int
+	answer func(status int)
+	done   bool
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
+func (w *answerWriter) WriteHeader(code int) {
+	w.answered(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *answerWriter) Write(b []byte) (int, error) {
+	w.answered(http.StatusOK)
+	return w.ResponseWriter.Write(b)
+}
+
+// Hijack hands the connection over: no HTTP answer will go out on it.
+func (w *answerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.answered(0)
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// answered reports the request with status, the first time only.
+func (w *answerWriter) answered(status int) {
+	if !w.done {
+		w.done = true
+		w.answer(status)
+	}
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *answerWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // LogHandler adds the request id to every record logged with a request's
 // context, so an error logged deep in a front end names its request.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/gorilla/mux"
 )
@@ -25,5 +26,46 @@ func TestTemplate(t *testing.T) {
 		if rec.Code != 200 || got != tc.want {
 			t.Errorf("%s: %d %q, want %q", tc.route, rec.Code, got, tc.want)
 		}
+	}
+}
+
+// sinkFunc makes a Sink of a function.
+type sinkFunc func(Request)
+
+func (f sinkFunc) Record(r Request) { f(r) }
+
+// TestRequestsRecordOnce: a sink hears of each API request once, before
+// its answer's body goes out, with the status 0 of a request no answer
+// went out for.
+func TestRequestsRecordOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+		want    int
+	}{
+		{"answered", func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusCreated)
+			w.Write([]byte("body"))
+		}, http.StatusCreated},
+		{"silent", func(http.ResponseWriter, *http.Request) {}, http.StatusOK},
+		{"aborted", func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			var got []Request
+			h := Requests(tc.handler, Config{Now: time.Now, Sinks: []Sink{sinkFunc(func(r Request) {
+				if w.Body.Len() != 0 {
+					t.Errorf("recorded after %q went out", w.Body)
+				}
+				got = append(got, r)
+			})}})
+			func() {
+				defer func() { recover() }()
+				h.ServeHTTP(w, httptest.NewRequest("GET", "/users/7.xml?query=x", nil))
+			}()
+			if len(got) != 1 || got[0].Status != tc.want || got[0].Path != "/users/7.xml" || got[0].Query != "query=x" || got[0].Protocol != "legacy" {
+				t.Errorf("recorded %+v, want one legacy request with status %d", got, tc.want)
+			}
+		})
 	}
 }

@@ -208,20 +208,18 @@ func (f *faults) pick(req *http.Request) *Rule {
 }
 
 // inject applies rule to the request. It reports whether the request is
-// finished (answered or dropped, and recorded) or goes on to the handler, as
-// the returned request: after a delay, or carrying a rate-limit refusal.
-func inject(w *recordingWriter, req *http.Request, rule *Rule) (*http.Request, bool) {
+// finished (answered or dropped) or goes on to the handler, as the returned
+// request: after a delay, or carrying a rate-limit refusal.
+func inject(w http.ResponseWriter, req *http.Request, rule *Rule) (*http.Request, bool) {
 	switch {
 	case rule.latency > 0:
 		select {
 		case <-time.After(rule.latency):
 			return req, false
-		case <-req.Context().Done():
-			w.note(0) // the client left: nothing was answered
+		case <-req.Context().Done(): // the client left: nothing is answered
 			return req, true
 		}
 	case rule.ResetConnection:
-		w.note(0) // before the client can see the connection drop
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err != nil { // HTTP/2 cannot be hijacked: abort the stream instead
 			panic(http.ErrAbortHandler)

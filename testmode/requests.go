@@ -1,7 +1,6 @@
 package testmode
 
 import (
-	"net/http"
 	"path"
 	"strings"
 	"sync"
@@ -70,33 +69,3 @@ func (r *ring) find(f RequestFilter) []Request {
 	}
 	return out
 }
-
-// recordingWriter records the request once, with the status the handler
-// sends, just before that status goes out: a client that has its answer
-// finds the request recorded.
-type recordingWriter struct {
-	http.ResponseWriter
-	record func(status int)
-	done   bool
-}
-
-func (w *recordingWriter) WriteHeader(code int) {
-	w.note(code)
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *recordingWriter) Write(b []byte) (int, error) {
-	w.note(http.StatusOK)
-	return w.ResponseWriter.Write(b)
-}
-
-// note records the request with status, the first time only.
-func (w *recordingWriter) note(status int) {
-	if !w.done {
-		w.done = true
-		w.record(status)
-	}
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/observe"
 )
 
 // Prefix is the control API's path prefix; without test mode every path
@@ -60,9 +61,9 @@ func New(svc *domain.Service, store Snapshotter, clock *Clock, log *slog.Logger)
 // Clock is the service's clock.
 func (c *Controller) Clock() *Clock { return c.clock }
 
-// Wrap puts test mode around the API handler: it records requests, injects
-// faults and holds requests back during a restore. Control API requests go
-// straight through, so a restore can never wait for itself.
+// Wrap puts test mode around the API handler: it injects faults and holds
+// requests back during a restore. Control API requests go straight through,
+// so a restore can never wait for itself.
 func (c *Controller) Wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The Date header follows the service's clock: with a frozen clock,
@@ -72,21 +73,15 @@ func (c *Controller) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		rec := Request{Time: c.svc.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
-		rw := &recordingWriter{ResponseWriter: w, record: func(status int) {
-			rec.Status = status
-			c.requests.add(rec)
-		}}
-		defer rw.note(http.StatusOK) // net/http's answer to a handler that wrote nothing
 		if rule := c.faults.pick(r); rule != nil {
 			var done bool
-			if r, done = inject(rw, r, rule); done {
+			if r, done = inject(w, r, rule); done {
 				return
 			}
 		}
 		c.gate.RLock()
 		defer c.gate.RUnlock()
-		next.ServeHTTP(rw, r)
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -138,6 +133,12 @@ func (c *Controller) replace(ctx context.Context, swap func(context.Context) err
 	err := swap(ctx)
 	// Even after a failure: the store may have changed.
 	return errors.Join(err, c.svc.StoreReplaced(ctx))
+}
+
+// Record keeps r in the list Requests shows; it is the observe.Sink the
+// handler records API requests to, as their answers go out.
+func (c *Controller) Record(r observe.Request) {
+	c.requests.add(Request{Time: r.At, Method: r.Method, Path: r.Path, Query: r.Query, Status: r.Status})
 }
 
 // Requests lists the recorded API requests matching f, oldest first.
