@@ -38,6 +38,9 @@ type Options struct {
 	// every request in test mode (faults, the restore gate) and lists the
 	// API requests. Without it every /__deskgate/ path is a 404.
 	TestMode *testmode.Controller
+	// EventKeepAlive is how often an idle agent event stream
+	// (/api/v2/deskgate/agent_events) gets a keep-alive comment; 0 = 15 s.
+	EventKeepAlive time.Duration
 }
 
 // NewHandler mounts both APIs, the health and readiness checks and the
@@ -76,7 +79,7 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 		r.Handle("/metrics", loopbackOnly(opts.Metrics.Handler())).Methods(http.MethodGet)
 	}
 	xmlapi.New(svc, base, log).Routes(r)
-	jsonapi.New(svc, base, log).Routes(r)
+	jsonapi.New(svc, base, log, opts.EventKeepAlive).Routes(r)
 	var h http.Handler = r
 	observed := observe.Config{Log: log, Metrics: opts.Metrics, Now: svc.Now}
 	if opts.Journal != nil {

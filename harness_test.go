@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,6 +65,10 @@ type serverOptions struct {
 	mailDelivery      bool                // mark outbox mail for an SMTP sender (the test drives DeliverMail)
 	legacy            domain.LegacyPolicy // DeprecatedAt defaults to testDeprecatedAt
 	ready             func(context.Context) error
+	noBulkImports     bool
+	noJobWorker       bool          // jobs stay queued
+	keepAlive         time.Duration // agent event streams' keep-alive comments; 0 = the default
+	timeouts          time.Duration // the server's ReadTimeout and WriteTimeout; 0 = none
 }
 
 // testDeprecatedAt is the legacy API's deprecation date on test servers.
@@ -84,9 +89,10 @@ func newServer(t *testing.T, opts serverOptions) *server {
 		ExportRateLimit:   opts.exportRateLimit,
 		AdminSetPasswords: opts.adminSetPasswords,
 		Now:               clk.Now,
-		Random:            rand.NewChaCha8([32]byte{}), // deterministic salts and tokens
+		Random:            rand.NewChaCha8([32]byte{}), // deterministic salts, tokens and job ids
 		MailDelivery:      opts.mailDelivery,
 		Legacy:            opts.legacy,
+		NoBulkImports:     opts.noBulkImports,
 		BackupDir:         t.TempDir(),
 	}
 	if cfg.Legacy.DeprecatedAt.IsZero() {
@@ -109,21 +115,32 @@ func newServer(t *testing.T, opts serverOptions) *server {
 		t.Fatal(err)
 	}
 	hopts := deskgate.Options{
-		BaseURL:      testBaseURL,
-		Log:          slog.New(slog.NewTextHandler(logFile, nil)),
-		Journal:      s.journal,
-		Metrics:      observe.NewMetrics(),
-		ServeMetrics: true,
-		Ready:        opts.ready,
+		BaseURL:        testBaseURL,
+		Log:            slog.New(slog.NewTextHandler(logFile, nil)),
+		Journal:        s.journal,
+		Metrics:        observe.NewMetrics(),
+		ServeMetrics:   true,
+		Ready:          opts.ready,
+		EventKeepAlive: opts.keepAlive,
 	}
 	if opts.testMode {
 		s.tm = testmode.New(svc, db, clk, nil)
 		hopts.TestMode = s.tm
 	}
-	s.Server = httptest.NewServer(deskgate.NewHandler(svc, hopts))
+	s.Server = httptest.NewUnstartedServer(deskgate.NewHandler(svc, hopts))
+	s.Config.ReadTimeout, s.Config.WriteTimeout = opts.timeouts, opts.timeouts
+	s.Start()
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	var worker sync.WaitGroup
+	if !opts.noJobWorker {
+		worker.Go(func() { svc.RunJobs(jobsCtx) })
+	}
 	t.Cleanup(func() {
+		svc.CloseAgentStreams() // as cmd/deskgate does on shutdown: Close waits for open streams
 		s.Close()
 		s.journal.Close()
+		stopJobs()
+		worker.Wait()
 		db.Close()
 		logFile.Close()
 	})

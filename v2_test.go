@@ -742,14 +742,20 @@ func (s *server) v2Snapshot() string {
 		s.t.Fatal(err)
 	}
 	var oms []domain.OrganizationMembership
+	var skips []domain.Skip
 	for _, u := range us {
 		ms, err := s.db.OrganizationMemberships(ctx, u.ID)
 		if err != nil {
 			s.t.Fatal(err)
 		}
 		oms = append(oms, ms...)
+		sks, err := s.db.Skips(ctx, domain.SkipFilter{UserID: u.ID}, domain.Window{Limit: 1 << 20})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		skips = append(skips, sks...)
 	}
-	b, err := json.MarshalIndent(map[string]any{"users": us, "groups": gs, "organizations": os, "organization_memberships": oms}, "", " ")
+	b, err := json.MarshalIndent(map[string]any{"users": us, "groups": gs, "organizations": os, "organization_memberships": oms, "skips": skips}, "", " ")
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -785,6 +791,7 @@ func TestV2HostileInput(t *testing.T) {
 		return 0
 	}
 	agent := post("/api/v2/users", `{"user":{"name":"Agent","email":"agent@example.com","role":"agent"}}`)
+	endUser := post("/api/v2/users", `{"user":{"name":"End","email":"end@example.com"}}`)
 	group := post("/api/v2/groups", `{"group":{"name":"G"}}`)
 	org := post("/api/v2/organizations", `{"organization":{"name":"O"}}`)
 
@@ -801,6 +808,9 @@ func TestV2HostileInput(t *testing.T) {
 		{"PUT", fmt.Sprintf("/api/v2/organizations/%d", org), "organization", `{"shared_tickets":"yes"}`, `{"group_id":-1e30}`},
 		{"POST", fmt.Sprintf("/api/v2/users/%d/group_memberships", agent), "group_membership", `{"group_id":"abc"}`, `{"group_id":1e30}`},
 		{"POST", fmt.Sprintf("/api/v2/users/%d/organization_memberships", agent), "organization_membership", `{"organization_id":true}`, `{"organization_id":1e30}`},
+		{"PUT", fmt.Sprintf("/api/v2/users/%d/merge", endUser), "user", `{"id":"abc"}`, `{"id":1e30}`},
+		{"PUT", "/api/v2/users/me/merge", "user", `{"email":7}`, `{"email":"end@example.com","password":1e30}`},
+		{"POST", "/api/v2/skips", "skip", `{"ticket_id":"abc"}`, `{"ticket_id":1e30}`},
 	}
 	for _, ep := range endpoints {
 		bodies := []struct{ name, body string }{

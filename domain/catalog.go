@@ -3,7 +3,6 @@ package domain
 import (
 	"context"
 	"slices"
-	"strings"
 )
 
 // Groups lists groups, deleted ones included. Agents only.
@@ -230,28 +229,4 @@ func (s *Service) UserRelated(ctx context.Context, id int64) (*Related, error) {
 		return nil, err
 	}
 	return &Related{}, nil
-}
-
-// ComplianceDeletionStatus is one step of a user's GDPR deletion in one area.
-type ComplianceDeletionStatus struct {
-	Action      string // request_deletion, started, complete
-	Application string // all, support, chat …
-	ExecuterID  int64  // 0 for system steps
-	UserID      int64
-	CreatedAt   string
-}
-
-// ComplianceDeletionStatuses lists a user's GDPR deletion steps, filtered by
-// application when one is given; a user not in the account is NotFound.
-// Users are only soft-deleted here, so no step has been taken yet.
-func (s *Service) ComplianceDeletionStatuses(ctx context.Context, userID int64, application string, p PageRequest) ([]ComplianceDeletionStatus, PageInfo, error) {
-	if _, err := agent(ctx); err != nil {
-		return nil, PageInfo{}, err
-	}
-	if _, err := s.store.UserByID(ctx, userID); err != nil {
-		return nil, PageInfo{}, err
-	}
-	var all []ComplianceDeletionStatus
-	application = strings.TrimSpace(application)
-	return pageSlice(s, "compliance_deletion_statuses?"+application, p, all, complianceSorting)
 }

@@ -316,7 +316,7 @@ func (f UserFilter) key() string {
 	for _, r := range f.Roles {
 		b.WriteString(r.String() + ",")
 	}
-	fmt.Fprintf(&b, "|%d|%s|%s|%s|%v|%d|%t", f.CustomRoleID, strings.ToLower(f.ExternalID), strings.ToLower(f.NameContains),
-		strings.ToLower(f.NamePrefix), f.Search, f.UpdatedBefore.Unix(), f.IncludeInactive)
+	fmt.Fprintf(&b, "|%d|%s|%s|%s|%v|%d|%t|%t", f.CustomRoleID, strings.ToLower(f.ExternalID), strings.ToLower(f.NameContains),
+		strings.ToLower(f.NamePrefix), f.Search, f.UpdatedBefore.Unix(), f.IncludeInactive, f.Deleted)
 	return b.String()
 }

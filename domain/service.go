@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"log/slog"
 	"runtime"
 	"slices"
 	"sync/atomic"
@@ -36,6 +37,15 @@ type Config struct {
 	// MailDelivery marks new outbox mail for an SMTP sender (DeliverMail);
 	// without it the outbox is all there is.
 	MailDelivery bool
+	// NoBulkImports refuses create_many and create_or_update_many, as the
+	// real service does until the account owner has them enabled.
+	NoBulkImports bool
+	Log           *slog.Logger // the job worker's failures; nil discards
+	// JobDuty is the share of one core the job worker may use: after each
+	// chunk of items it rests in proportion, so that requests keep more of
+	// their speed while an import runs, at the import's expense (README,
+	// Speed). 0 or 1: the worker never rests.
+	JobDuty float64
 }
 
 // Service holds every rule of the Users API. Both front ends call it; it
@@ -64,6 +74,12 @@ type Service struct {
 	delivers   bool
 	mailQueued atomic.Bool   // a transaction under way queued mail for delivery
 	mailWake   chan struct{} // signalled once that transaction committed
+
+	bulkImports bool
+	jobDuty     float64
+	agentEvents agentHub
+	jobsReady   chan struct{} // wakes the job worker
+	log         *slog.Logger
 }
 
 // inTx runs fn in one write transaction of the store. Every write of the
@@ -87,6 +103,12 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 	}
 	if cfg.Random == nil {
 		cfg.Random = rand.Reader
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.JobDuty <= 0 || cfg.JobDuty > 1 {
+		cfg.JobDuty = 1
 	}
 	if cfg.LoginCache == 0 {
 		cfg.LoginCache = 5 * time.Minute
@@ -134,6 +156,10 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 		sessionMax:  cfg.SessionMax,
 		delivers:    cfg.MailDelivery,
 		mailWake:    make(chan struct{}, 1),
+		bulkImports: !cfg.NoBulkImports,
+		jobDuty:     cfg.JobDuty,
+		jobsReady:   make(chan struct{}, 1),
+		log:         cfg.Log,
 	}, nil
 }
 

@@ -25,8 +25,10 @@ var (
 		fields: timestamps(func(m OrganizationMembership) time.Time { return m.CreatedAt }, func(m OrganizationMembership) time.Time { return m.UpdatedAt })}
 	identitySorting = sorting[Identity]{id: func(i Identity) int64 { return i.ID },
 		fields: timestamps(func(i Identity) time.Time { return i.CreatedAt }, func(i Identity) time.Time { return i.UpdatedAt })}
-	// Compliance deletion statuses have no id of their own to sort by.
-	complianceSorting = byID(func(ComplianceDeletionStatus) int64 { return 0 })
+	// Compliance deletion statuses and skips sort by id (the order taken) only.
+	complianceSorting = byID(func(st ComplianceDeletionStatus) int64 { return st.ID })
+	skipSorting       = byID(func(sk Skip) int64 { return sk.ID })
+	jobSorting        = byID(func(j *JobStatus) int64 { return j.Seq })
 	// Sessions and outbox mails list in id order only.
 	sessionSorting = byID(func(ses *Session) int64 { return ses.ID })
 	mailSorting    = byID(func(m *OutboxMail) int64 { return m.ID })

@@ -40,6 +40,7 @@ type UserFilter struct {
 	// UpdatedBefore, when set, keeps users last changed before it.
 	UpdatedBefore   time.Time
 	IncludeInactive bool
+	Deleted         bool // inactive users only, permanently deleted ones too
 }
 
 // MembershipFilter narrows an account-wide membership list to a user, a
@@ -61,9 +62,13 @@ type Principal struct {
 }
 
 // Reader holds the store's queries. Each returns ErrNotFound (kind NotFound)
-// for a missing record.
+// for a missing record. A permanently deleted user is missing to every
+// query but UserRecord and the Deleted filter.
 type Reader interface {
 	UserByID(ctx context.Context, id int64) (*User, error)
+	// UserRecord returns the user whatever its state, a permanently deleted
+	// (scrubbed) one too.
+	UserRecord(ctx context.Context, id int64) (*User, error)
 	UsersByIDs(ctx context.Context, ids []int64) ([]*User, error)
 	UsersByExternalIDs(ctx context.Context, externalIDs []string) ([]*User, error)
 	Users(ctx context.Context, f UserFilter, w Window) ([]*User, error)
@@ -115,6 +120,21 @@ type Reader interface {
 	// organizations (through memberships) of the users, in id order.
 	IdentitiesOfUsers(ctx context.Context, userIDs []int64) ([]Identity, error)
 	OrganizationsOfUsers(ctx context.Context, userIDs []int64) ([]*Organization, error)
+	// Job returns the job created after since, with the results so far.
+	Job(ctx context.Context, id string, since time.Time) (*JobStatus, error)
+	// Jobs lists the window of jobs created after since, with their
+	// results, in the window's order of Seq.
+	Jobs(ctx context.Context, since time.Time, w Window) ([]*JobStatus, error)
+	// NextJob returns the oldest job queued or working, or ErrNotFound.
+	NextJob(ctx context.Context) (*JobStatus, error)
+	// PendingJobItems lists the job's items that have no result yet, in order.
+	PendingJobItems(ctx context.Context, seq int64) ([]PendingItem, error)
+
+	// ComplianceDeletionStatuses lists the user's GDPR deletion steps in order.
+	ComplianceDeletionStatuses(ctx context.Context, userID int64) ([]ComplianceDeletionStatus, error)
+	// Skips lists the skips matching f, in f's order (by id).
+	Skips(ctx context.Context, f SkipFilter, w Window) ([]Skip, error)
+	CountSkips(ctx context.Context, f SkipFilter) (int, error)
 
 	// Secret returns a random key the store made once for the named purpose.
 	Secret(ctx context.Context, purpose string) ([]byte, error)
@@ -175,4 +195,35 @@ type Tx interface {
 	// whole membership list, keeping the ids and timestamps of those that stay.
 	ReplaceGroupMemberships(ctx context.Context, userID int64, ms []GroupMembership, now time.Time) error
 	ReplaceOrganizationMemberships(ctx context.Context, userID int64, ms []OrganizationMembership, now time.Time) error
+
+	// Savepoint runs fn in a nested transaction: if fn fails, what it wrote
+	// is undone and the enclosing transaction goes on.
+	Savepoint(ctx context.Context, fn func() error) error
+	// InsertJob stores a queued job and its items; it sets j.Seq.
+	InsertJob(ctx context.Context, j *JobStatus, items []JobItem) error
+	// UpdateJob saves the job's state, progress and message.
+	UpdateJob(ctx context.Context, j *JobStatus) error
+	// RecordJobResult stores an item's result; the item is then done.
+	RecordJobResult(ctx context.Context, seq int64, r JobResult) error
+	CountUnfinishedJobs(ctx context.Context) (int, error)
+	// DeleteEndedJobs removes completed and failed jobs created before t.
+	DeleteEndedJobs(ctx context.Context, before time.Time) error
+
+	// MoveIdentities gives the identities of user from to user to. The
+	// target keeps its primary identities; a moved one stays primary only
+	// where the target has no primary identity of its type.
+	MoveIdentities(ctx context.Context, from, to int64, now time.Time) error
+	// MoveOrganizationMemberships gives from's organization memberships to
+	// to, except those of organizations to already belongs to (dropped).
+	// The target keeps its default; the moved default stays default only
+	// when the target had none.
+	MoveOrganizationMemberships(ctx context.Context, from, to int64, now time.Time) error
+	// RevokeCredentials removes the user's API tokens and password.
+	RevokeCredentials(ctx context.Context, userID int64) error
+	DeleteIdentities(ctx context.Context, userID int64) error
+	// MarkErased records the permanent deletion; the user is then missing
+	// to every query but UserRecord and the Deleted filter.
+	MarkErased(ctx context.Context, userID int64, at time.Time) error
+	InsertComplianceStatus(ctx context.Context, st *ComplianceDeletionStatus) error // sets st.ID
+	InsertSkip(ctx context.Context, sk *Skip) error                                 // sets sk.ID
 }

@@ -20,6 +20,7 @@ type User struct {
 	Verified            bool
 	Suspended           bool
 	Owner               bool // the account owner: never deleted, deactivated or demoted
+	Erased              bool // permanently deleted: personal fields scrubbed, the id kept
 	ExternalID          string
 	Alias               string
 	Phone               string

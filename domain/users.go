@@ -160,20 +160,25 @@ func (s *Service) CreateUser(ctx context.Context, c UserChanges) (*User, error) 
 	if err != nil {
 		return nil, err
 	}
-	if a.Role != Admin && c.adminOnly(&User{Role: EndUser, Active: true}) {
-		return nil, errForbidden
-	}
 	var u *User
 	err = s.inTx(ctx, func(tx Tx) error {
-		if u, err = s.insertUser(ctx, tx, &c, false); err != nil {
-			return err
-		}
-		if c.SkipVerifyEmail || u.Verified {
-			return nil
-		}
-		return s.sendMail(ctx, tx, welcomeMail(u))
+		u, err = s.createUser(ctx, tx, a, &c)
+		return err
 	})
 	return u, err
+}
+
+// createUser is CreateUser's rule and write inside a transaction, welcome
+// mail included; bulk jobs apply it to each item.
+func (s *Service) createUser(ctx context.Context, tx Tx, a *Actor, c *UserChanges) (*User, error) {
+	if !a.Role.IsAgent() || a.Role != Admin && c.adminOnly(&User{Role: EndUser, Active: true}) {
+		return nil, errForbidden
+	}
+	u, err := s.insertUser(ctx, tx, c, false)
+	if err != nil || c.SkipVerifyEmail || u.Verified {
+		return u, err
+	}
+	return u, s.sendMail(ctx, tx, welcomeMail(u))
 }
 
 func (s *Service) insertUser(ctx context.Context, tx Tx, c *UserChanges, owner bool) (*User, error) {
@@ -248,25 +253,30 @@ func (s *Service) UpdateUser(ctx context.Context, id int64, c UserChanges) (*Use
 	}
 	var u *User
 	err = s.inTx(ctx, func(tx Tx) error {
-		old, err := tx.UserByID(ctx, id)
-		if err != nil {
-			return err
-		}
-		if err := a.mayEdit(old, &c); err != nil {
-			return err
-		}
-		if old.Owner && a.ID != old.ID && (c.Email != nil || c.Phone != nil) {
-			return errOwnerIdentities // the email and phone are identities
-		}
-		if c.Password != nil {
-			if err := s.mayUpdatePassword(a, old); err != nil {
-				return err
-			}
-		}
-		u, err = s.updateUser(ctx, tx, old, &c)
+		u, err = s.editUser(ctx, tx, a, id, &c)
 		return err
 	})
 	return u, err
+}
+
+// editUser is UpdateUser inside a transaction; bulk jobs apply it to each item.
+func (s *Service) editUser(ctx context.Context, tx Tx, a *Actor, id int64, c *UserChanges) (*User, error) {
+	old, err := tx.UserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.mayEdit(old, c); err != nil {
+		return nil, err
+	}
+	if old.Owner && a.ID != old.ID && (c.Email != nil || c.Phone != nil) {
+		return nil, errOwnerIdentities // the email and phone are identities
+	}
+	if c.Password != nil {
+		if err := s.mayUpdatePassword(a, old); err != nil {
+			return nil, err
+		}
+	}
+	return s.updateUser(ctx, tx, old, c)
 }
 
 // mayEdit decides whether a may apply c to u.
@@ -357,34 +367,62 @@ func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChang
 // DeleteUser soft-deletes a user: it becomes inactive and frees its seat.
 // Admins only; the account owner cannot be deleted. Deleting twice is harmless.
 func (s *Service) DeleteUser(ctx context.Context, id int64) (*User, error) {
-	if _, err := admin(ctx); err != nil {
+	a, err := admin(ctx)
+	if err != nil {
 		return nil, err
 	}
 	var u *User
-	err := s.inTx(ctx, func(tx Tx) error {
-		old, err := tx.UserByID(ctx, id)
-		switch {
-		case err != nil:
-			return err
-		case old.Owner:
-			return &Error{Kind: Forbidden, Msg: "The account owner cannot be deleted"}
-		case !old.Active:
-			u = old
-			return nil
-		}
-		d := *old
-		d.Active = false
-		d.UpdatedAt = s.Now()
-		if err := tx.UpdateUser(ctx, &d); err != nil {
-			return err
-		}
-		if err := tx.DeleteUserSessions(ctx, id); err != nil {
-			return err
-		}
-		u, err = tx.UserByID(ctx, id)
+	err = s.inTx(ctx, func(tx Tx) error {
+		u, err = s.softDelete(ctx, tx, a, id)
 		return err
 	})
 	return u, err
+}
+
+// softDelete is DeleteUser inside a transaction; bulk jobs apply it to each item.
+func (s *Service) softDelete(ctx context.Context, tx Tx, a *Actor, id int64) (*User, error) {
+	if a.Role != Admin {
+		return nil, errForbidden
+	}
+	old, err := tx.UserByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNotOwner(old); err != nil {
+		return nil, err
+	}
+	if err := s.deactivate(ctx, tx, old); err != nil {
+		return nil, err
+	}
+	return tx.UserByID(ctx, id)
+}
+
+// deactivate soft-deletes u unless it already is: it becomes inactive,
+// frees its seat and is signed out of its browser sessions, keeping
+// everything else.
+func (s *Service) deactivate(ctx context.Context, tx Tx, u *User) error {
+	if !u.Active {
+		return nil
+	}
+	d := *u
+	d.Active = false
+	d.UpdatedAt = s.Now()
+	if err := tx.UpdateUser(ctx, &d); err != nil {
+		return err
+	}
+	return tx.DeleteUserSessions(ctx, u.ID)
+}
+
+// errOwnerProtected refuses to delete, merge away or erase the account owner.
+var errOwnerProtected = &Error{Kind: Forbidden, Msg: "The account owner cannot be deleted"}
+
+// checkNotOwner is the one check that the account owner is never deleted,
+// merged into another user or permanently deleted.
+func checkNotOwner(u *User) error {
+	if u.Owner {
+		return errOwnerProtected
+	}
+	return nil
 }
 
 // checkSeat refuses a change that makes u take an agent seat (a new agent
@@ -433,4 +471,42 @@ func (s *Service) checkExternalID(ctx context.Context, tx Tx, u *User, c *UserCh
 	if err == nil && holder != 0 && holder != u.ID {
 		v.taken("external_id", u.ExternalID)
 	}
+}
+
+// CreateOrUpdateUser updates the user matching c by external id or, failing
+// that, by email, and creates one when none matches. It reports whether it
+// created. The permissions and rules are those of CreateUser and UpdateUser.
+func (s *Service) CreateOrUpdateUser(ctx context.Context, c UserChanges) (u *User, created bool, err error) {
+	a, err := agent(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	err = s.inTx(ctx, func(tx Tx) error {
+		u, created, err = s.createOrUpdate(ctx, tx, a, &c)
+		return err
+	})
+	return u, created, err
+}
+
+// createOrUpdate matches by external id first, as the real service prefers
+// it when both keys point at different users (unconfirmed). An external id
+// match is case-insensitive and stores the case sent.
+func (s *Service) createOrUpdate(ctx context.Context, tx Tx, a *Actor, c *UserChanges) (*User, bool, error) {
+	var id int64
+	var err error
+	if c.ExternalID != nil && strings.TrimSpace(*c.ExternalID) != "" {
+		id, err = tx.UserIDByExternalID(ctx, strings.TrimSpace(*c.ExternalID))
+	}
+	if err == nil && id == 0 && c.Email != nil && strings.TrimSpace(*c.Email) != "" {
+		id, err = tx.UserIDByIdentity(ctx, IdentityEmail, strings.TrimSpace(*c.Email))
+	}
+	switch {
+	case err != nil:
+		return nil, false, err
+	case id == 0:
+		u, err := s.createUser(ctx, tx, a, c)
+		return u, true, err
+	}
+	u, err := s.editUser(ctx, tx, a, id, c)
+	return u, false, err
 }

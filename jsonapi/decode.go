@@ -277,3 +277,14 @@ func idList(s, param string) ([]int64, error) {
 	}
 	return ids, nil
 }
+
+// stringList reads a comma-separated list of strings (external ids, job ids).
+func stringList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

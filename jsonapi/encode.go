@@ -35,17 +35,20 @@ func timestamp(t time.Time) *string {
 	return &s
 }
 
-// endUserJSON is the user as end users see others and themselves (the
-// spec's UserForEndUser).
-type endUserJSON struct {
-	ID                int64     `json:"id"`
-	URL               string    `json:"url"`
-	Name              string    `json:"name"`
-	Email             *string   `json:"email"`
-	CreatedAt         string    `json:"created_at"`
-	UpdatedAt         string    `json:"updated_at"`
-	TimeZone          string    `json:"time_zone"`
-	IANATimeZone      string    `json:"iana_time_zone"`
+// userHead and userProfile are the two runs of keys every user shape
+// shares (the end-user view, the full user, the deleted user), in the order
+// the real service sends them.
+type userHead struct {
+	ID        int64   `json:"id"`
+	URL       string  `json:"url"`
+	Name      string  `json:"name"`
+	Email     *string `json:"email"`
+	CreatedAt string  `json:"created_at"`
+	UpdatedAt string  `json:"updated_at"`
+	TimeZone  string  `json:"time_zone"`
+}
+
+type userProfile struct {
 	Phone             *string   `json:"phone"`
 	SharedPhoneNumber bool      `json:"shared_phone_number"`
 	Photo             *struct{} `json:"photo"`
@@ -53,7 +56,23 @@ type endUserJSON struct {
 	LocaleID          int       `json:"locale_id"`
 	OrganizationID    *int64    `json:"organization_id"`
 	Role              string    `json:"role"`
-	Verified          bool      `json:"verified"`
+}
+
+// userParts builds both runs of u's keys; url is the shape's own.
+func userParts(u *domain.User, url string) (userHead, userProfile) {
+	return userHead{ID: u.ID, URL: url, Name: u.Name, Email: text(u.Email), CreatedAt: v2Time(u.CreatedAt),
+			UpdatedAt: v2Time(u.UpdatedAt), TimeZone: u.TimeZone.Name},
+		userProfile{Phone: text(u.Phone), SharedPhoneNumber: u.SharedPhoneNumber, Locale: u.Locale,
+			LocaleID: domain.LocaleID(u.Locale), OrganizationID: nullID(u.OrganizationID), Role: u.Role.String()}
+}
+
+// endUserJSON is the user as end users see others and themselves (the
+// spec's UserForEndUser).
+type endUserJSON struct {
+	userHead
+	IANATimeZone string `json:"iana_time_zone"`
+	userProfile
+	Verified bool `json:"verified"`
 }
 
 // userJSON is the full user (the spec's UserForAdmin), with every key
@@ -94,23 +113,8 @@ func (h *Handler) resourceURL(r *http.Request, collection string, id int64) stri
 // user builds the one v2 shape of a user, reduced for end users. It returns
 // any, since the two views are different types.
 func (h *Handler) user(r *http.Request, u *domain.User) any {
-	pub := endUserJSON{
-		ID:                u.ID,
-		URL:               h.resourceURL(r, "users", u.ID),
-		Name:              u.Name,
-		Email:             text(u.Email),
-		CreatedAt:         v2Time(u.CreatedAt),
-		UpdatedAt:         v2Time(u.UpdatedAt),
-		TimeZone:          u.TimeZone.Name,
-		IANATimeZone:      u.TimeZone.IANA,
-		Phone:             text(u.Phone),
-		SharedPhoneNumber: u.SharedPhoneNumber,
-		Locale:            u.Locale,
-		LocaleID:          domain.LocaleID(u.Locale),
-		OrganizationID:    nullID(u.OrganizationID),
-		Role:              u.Role.String(),
-		Verified:          u.Verified,
-	}
+	head, profile := userParts(u, h.resourceURL(r, "users", u.ID))
+	pub := endUserJSON{userHead: head, IANATimeZone: u.TimeZone.IANA, userProfile: profile, Verified: u.Verified}
 	if !domain.ActorFrom(r.Context()).SeesAgentFields() {
 		return &pub
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/gorilla/mux"
@@ -87,7 +88,9 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 	case domain.TooManyRequests:
 		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
-		body.Error = "TooManyRequests"
+		if body.Error == "" { // the job limit has its own code
+			body.Error = "TooManyRequests"
+		}
 	}
 	writeJSON(w, code, body)
 }
@@ -102,4 +105,33 @@ func challenges(r *http.Request) bool {
 	}
 	_, err := r.Cookie(SessionCookie)
 	return err != nil
+}
+
+// itemError is a failed bulk item's error code and details, the per-item
+// counterpart of writeError. create_or_update_many reports every failure as
+// UserUpdateError, as observed on the real service (API-NOTES §2.3).
+func itemError(t domain.JobType, e *domain.Error) (code, details string) {
+	var descs []string
+	for _, f := range e.Fields {
+		descs = append(descs, f.Description)
+	}
+	details = strings.Join(descs, "; ")
+	if details == "" {
+		details = e.Msg
+	}
+	switch {
+	case t == domain.JobCreateOrUpdateMany:
+		code = "UserUpdateError"
+	case len(e.Fields) > 0:
+		code = e.Fields[0].Code
+	case e.Kind == domain.NotFound:
+		code = "RecordNotFound"
+	case e.Kind == domain.Forbidden:
+		code = "PermissionDenied"
+	case e.Code != "":
+		code = e.Code
+	default:
+		code = "RecordInvalid"
+	}
+	return code, details
 }

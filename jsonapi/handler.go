@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/gorilla/mux"
@@ -14,15 +15,23 @@ import (
 
 // Handler serves the v2 API from the domain service.
 type Handler struct {
-	svc  *domain.Service
-	base func(*http.Request) string // the origin of url fields and links
-	log  *slog.Logger
+	svc       *domain.Service
+	base      func(*http.Request) string // the origin of url fields and links
+	log       *slog.Logger
+	keepAlive time.Duration // between comments on an idle agent event stream
 }
 
+// DefaultKeepAlive is how often an idle agent event stream gets a comment.
+const DefaultKeepAlive = 15 * time.Second
+
 // New returns the v2 API's handler. base gives the origin
-// ("http://host:port") absolute URLs start with.
-func New(svc *domain.Service, base func(*http.Request) string, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, base: base, log: log}
+// ("http://host:port") absolute URLs start with; keepAlive is the agent
+// event streams' (0 = DefaultKeepAlive).
+func New(svc *domain.Service, base func(*http.Request) string, log *slog.Logger, keepAlive time.Duration) *Handler {
+	if keepAlive <= 0 {
+		keepAlive = DefaultKeepAlive
+	}
+	return &Handler{svc: svc, base: base, log: log, keepAlive: keepAlive}
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error

@@ -3,7 +3,6 @@ package jsonapi
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/deskgate/deskgate/domain"
 )
@@ -72,10 +71,15 @@ func (h *Handler) countUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	h.writeCount(w, n)
+	return nil
+}
+
+// writeCount answers a count, as fresh as the request: deskgate counts exactly.
+func (h *Handler) writeCount(w http.ResponseWriter, n int) {
 	writeJSON(w, http.StatusOK, map[string]any{"count": map[string]any{
 		"value": n, "refreshed_at": v2Time(h.svc.Now()),
 	}})
-	return nil
 }
 
 // showManyUsers answers ?ids=1,2 or ?external_ids=a,b in the order asked.
@@ -90,13 +94,7 @@ func (h *Handler) showManyUsers(w http.ResponseWriter, r *http.Request) error {
 			us, err = h.svc.UsersByIDs(r.Context(), ids)
 		}
 	case q.Has("external_ids"):
-		var ext []string
-		for _, s := range strings.Split(q.Get("external_ids"), ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				ext = append(ext, s)
-			}
-		}
-		us, err = h.svc.UsersByExternalIDs(r.Context(), ext)
+		us, err = h.svc.UsersByExternalIDs(r.Context(), stringList(q.Get("external_ids")))
 	default:
 		err = &domain.Error{Kind: domain.BadRequest, Code: "InvalidParameter", Msg: "Pass ids=1,2,3 or external_ids=a,b,c"}
 	}
@@ -210,27 +208,5 @@ func (h *Handler) related(w http.ResponseWriter, r *http.Request) error {
 		"ccd_tickets":                rel.CCDTickets,
 		"organization_subscriptions": rel.OrganizationSubscriptions,
 	}})
-	return nil
-}
-
-func (h *Handler) complianceDeletionStatuses(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "user_id")
-	if err != nil {
-		return err
-	}
-	p, err := pageRequest(r)
-	if err != nil {
-		return err
-	}
-	sts, info, err := h.svc.ComplianceDeletionStatuses(r.Context(), id, r.URL.Query().Get("application"), p)
-	if err != nil {
-		return err
-	}
-	out := make([]map[string]any, len(sts))
-	for i, s := range sts {
-		out[i] = map[string]any{"action": s.Action, "application": s.Application, "account_subdomain": "deskgate",
-			"executer_id": nullID(s.ExecuterID), "user_id": s.UserID, "created_at": s.CreatedAt}
-	}
-	writeJSON(w, http.StatusOK, h.listBody(r, "compliance_deletion_statuses", out, info))
 	return nil
 }

@@ -31,7 +31,7 @@ const userColumns = `u.id, u.name,
 	u.time_format, coalesce((SELECT organization_id FROM organization_memberships WHERE user_id = u.id AND is_default), 0),
 	coalesce(u.custom_role_id, 0), u.moderator, u.only_private_comments, u.tags, u.user_fields,
 	u.created_at, u.updated_at, coalesce(u.last_login_at, 0),
-	EXISTS (SELECT 1 FROM group_memberships WHERE user_id = u.id)`
+	u.erased_at IS NOT NULL, EXISTS (SELECT 1 FROM group_memberships WHERE user_id = u.id)`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -42,7 +42,7 @@ func scanUser(sc scanner) (u *domain.User, inGroups bool, err error) {
 	err = sc.Scan(&u.ID, &u.Name, &u.Email, &u.Role, &u.Restriction, &u.Active, &u.Verified, &u.Suspended,
 		&u.Owner, &u.ExternalID, &u.Alias, &u.Phone, &u.SharedPhoneNumber, &u.Notes, &u.Details, &u.Signature,
 		&u.Locale, &zone, &u.TimeFormat, &u.OrganizationID, &u.CustomRoleID, &u.Moderator,
-		&u.OnlyPrivateComments, &tags, &fields, &created, &updated, &login, &inGroups)
+		&u.OnlyPrivateComments, &tags, &fields, &created, &updated, &login, &u.Erased, &inGroups)
 	if err != nil {
 		return nil, false, err
 	}
@@ -89,7 +89,15 @@ func (r reader) queryUsers(ctx context.Context, query string, args ...any) ([]*d
 }
 
 func (r reader) UserByID(ctx context.Context, id int64) (*domain.User, error) {
-	us, err := r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id)
+	return r.oneUser(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ? AND u.erased_at IS NULL", id)
+}
+
+func (r reader) UserRecord(ctx context.Context, id int64) (*domain.User, error) {
+	return r.oneUser(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id)
+}
+
+func (r reader) oneUser(ctx context.Context, query string, id int64) (*domain.User, error) {
+	us, err := r.queryUsers(ctx, query, id)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +115,7 @@ func idsJSON[T any](ids []T) string {
 }
 
 func (r reader) UsersByIDs(ctx context.Context, ids []int64) ([]*domain.User, error) {
-	return r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN (SELECT value FROM json_each(?))", idsJSON(ids))
+	return r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN (SELECT value FROM json_each(?)) AND u.erased_at IS NULL", idsJSON(ids))
 }
 
 func (r reader) UsersByExternalIDs(ctx context.Context, externalIDs []string) ([]*domain.User, error) {
@@ -120,7 +128,10 @@ func (r reader) UsersByExternalIDs(ctx context.Context, externalIDs []string) ([
 func userWhere(f domain.UserFilter, trigram string) (string, []any) {
 	var conds []string
 	var args []any
-	if !f.IncludeInactive {
+	switch {
+	case f.Deleted:
+		conds = append(conds, "u.active = 0")
+	case !f.IncludeInactive:
 		conds = append(conds, "u.active = 1")
 	}
 	if len(f.Roles) > 0 {

@@ -139,3 +139,38 @@ func TestParseConfigKeepsSecretsOutOfUsage(t *testing.T) {
 		t.Errorf("a flag beside the variable: token %q (%v)", c.ownerToken, err)
 	}
 }
+
+// TestParseConfigJobDuty: -job-duty and DESKGATE_JOB_DUTY take a share of a
+// core above 0 up to 1; the flag wins over the variable.
+func TestParseConfigJobDuty(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+		want float64 // 0: refused
+	}{
+		{"default: unpaced", nil, "", 1},
+		{"flag", []string{"-job-duty", "0.5"}, "", 0.5},
+		{"variable", nil, "0.25", 0.25},
+		{"flag wins", []string{"-job-duty", "0.75"}, "0.25", 0.75},
+		{"zero", []string{"-job-duty", "0"}, "", 0},
+		{"above one", []string{"-job-duty", "1.5"}, "", 0},
+		{"not a number", nil, "half", 0},
+		{"NaN", []string{"-job-duty", "NaN"}, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseConfig(tc.args, func(k string) string {
+				if k == "DESKGATE_JOB_DUTY" {
+					return tc.env
+				}
+				return ""
+			}, io.Discard)
+			switch {
+			case tc.want == 0 && err == nil:
+				t.Errorf("accepted, duty %v", c.jobDuty)
+			case tc.want != 0 && (err != nil || c.jobDuty != tc.want):
+				t.Errorf("duty %v, %v; want %v", c.jobDuty, err, tc.want)
+			}
+		})
+	}
+}

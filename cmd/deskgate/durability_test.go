@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -400,6 +401,31 @@ func TestOwnerSettingsIgnoredOnSecondStart(t *testing.T) {
 	}
 	if strings.Contains(second.stdout.String(), "created the account owner") {
 		t.Errorf("a second owner was created: %s", second.stdout.String())
+	}
+}
+
+// TestShutdownEndsAgentStreams: an open agent event stream never goes idle,
+// so graceful shutdown ends it instead of waiting for it; the browser sees
+// the stream end.
+func TestShutdownEndsAgentStreams(t *testing.T) {
+	p := runInProcess(t, nil, map[string]string{"DESKGATE_OWNER_PASSWORD": testPassword, "DESKGATE_DB": filepath.Join(t.TempDir(), "deskgate.db")})
+	req, err := http.NewRequest("GET", "http://"+p.addr+"/api/v2/deskgate/agent_events", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(testOwner, testPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	if line, err := r.ReadString('\n'); err != nil || line != "retry: 3000\n" {
+		t.Fatalf("stream opened with %q, %v", line, err)
+	}
+	p.stop(t) // within 10 s, not the 20 s the shutdown would otherwise wait
+	if rest, err := io.ReadAll(r); err != nil || strings.TrimSpace(string(rest)) != "" {
+		t.Errorf("stream after shutdown: %q, %v", rest, err)
 	}
 }
 

@@ -38,6 +38,8 @@ type config struct {
 	addr, db, baseURL                      string
 	agentSeats, rateLimit, exportRateLimit int
 	adminSetPasswords                      bool
+	bulkImports                            bool
+	jobDuty                                float64
 	ownerEmail, ownerPassword, ownerToken  string
 	ownerGiven                             []string // the owner settings given, by flag name
 	server                                 deskgate.ServerOptions
@@ -66,6 +68,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.db, "db", env("DESKGATE_DB", "deskgate.db"), "SQLite database file, created on first start (DESKGATE_DB)")
 	fs.StringVar(&c.baseURL, "base-url", env("DESKGATE_BASE_URL", ""), "origin for Location, url and pagination links, e.g. https://help.example.com; default: from the request's Host (DESKGATE_BASE_URL)")
 	seats := fs.String("agent-seats", env("DESKGATE_AGENT_SEATS", "0"), "active agents plus admins allowed; 0 = unlimited (DESKGATE_AGENT_SEATS)")
+	imports := fs.String("bulk-imports", env("DESKGATE_BULK_IMPORTS", "true"), "allow create_many and create_or_update_many; false answers them 403 as the real service does until enabled (DESKGATE_BULK_IMPORTS)")
+	duty := fs.String("job-duty", env("DESKGATE_JOB_DUTY", "1"), "share of one core the bulk job worker may use, above 0 up to 1; below 1 it rests between chunks so requests keep their speed during imports (DESKGATE_JOB_DUTY)")
 	fs.StringVar(&c.ownerEmail, "owner-email", env("DESKGATE_OWNER_EMAIL", "owner@example.com"), "account owner's email, used on an empty database (DESKGATE_OWNER_EMAIL)")
 	// Secrets are no flag's default: the usage text, printed on any flag
 	// error, shows defaults. Their variables apply after parsing instead.
@@ -192,6 +196,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		c.seed = &n
 	}
+	if c.bulkImports, err = strconv.ParseBool(*imports); err != nil {
+		return c, fmt.Errorf("bulk imports must be true or false, not %q", *imports)
+	}
+	if c.jobDuty, err = strconv.ParseFloat(*duty, 64); err != nil || !(c.jobDuty > 0 && c.jobDuty <= 1) {
+		return c, fmt.Errorf("job duty must be a number above 0 and at most 1, not %q", *duty)
+	}
 	c.baseURL = strings.TrimSuffix(c.baseURL, "/")
 	if c.baseURL != "" && !strings.HasPrefix(c.baseURL, "http://") && !strings.HasPrefix(c.baseURL, "https://") {
 		return c, fmt.Errorf("base URL must start with http:// or https://, not %q", c.baseURL)
@@ -237,7 +247,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, ExportRateLimit: cfg.exportRateLimit, AdminSetPasswords: cfg.adminSetPasswords,
 		SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax, MailDelivery: smtp != nil,
-		Legacy: cfg.legacy, BackupDir: cfg.backupDir}
+		Legacy: cfg.legacy, BackupDir: cfg.backupDir, NoBulkImports: !cfg.bulkImports, JobDuty: cfg.jobDuty, Log: log}
 	var clock *testmode.Clock
 	if cfg.testMode {
 		clock = testmode.NewClock(cfg.clock)
@@ -314,10 +324,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		srv := deskgate.NewServer(l.handler, cfg.server, log)
+		// Shutdown waits for idle connections; an agent event stream never
+		// is one, so the streams are ended when shutdown begins.
+		srv.RegisterOnShutdown(svc.CloseAgentStreams)
 		servers = append(servers, srv)
 		log.Info("serving", "addr", ln.Addr().String(), "db", cfg.db, "metrics_only", i > 0)
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		svc.RunJobs(jobsCtx)
+	}()
+	// The worker stops after the requests: it finishes the item it is
+	// applying and leaves the rest queued for the next start.
+	defer func() {
+		stopJobs()
+		<-jobsDone
+	}()
 	select {
 	case err := <-serveErr:
 		return err

@@ -1,0 +1,167 @@
+package deskgate_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The agent-browser display: POST …/display delivers to the agent's
+// Server-Sent Events stream, read here as a browser would, over real HTTP.
+
+// sseEvent is one event of a stream: its name and data lines, or a comment.
+type sseEvent struct {
+	name, data, comment string
+}
+
+// eventStream is an open GET /api/v2/deskgate/agent_events.
+type eventStream struct {
+	t    *testing.T
+	resp *http.Response
+	r    *bufio.Reader
+}
+
+func (s *server) openEvents(c creds) *eventStream {
+	s.t.Helper()
+	req, err := http.NewRequest("GET", s.URL+"/api/v2/deskgate/agent_events", nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.SetBasicAuth(c.user, c.pass)
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { resp.Body.Close() })
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/event-stream; charset=utf-8" {
+		s.t.Fatalf("agent events: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	st := &eventStream{t: s.t, resp: resp, r: bufio.NewReader(resp.Body)}
+	// The server subscribes before it writes anything: once the retry
+	// field is read, events for the agent reach this stream.
+	if first := st.next(); first != (sseEvent{}) {
+		s.t.Fatalf("first chunk %+v", first)
+	}
+	return st
+}
+
+// next reads one event (up to its blank line) per the SSE format.
+func (st *eventStream) next() sseEvent {
+	st.t.Helper()
+	var ev sseEvent
+	for {
+		line, err := st.r.ReadString('\n')
+		if err != nil {
+			st.t.Fatalf("reading the stream: %v (so far %+v)", err, ev)
+		}
+		line = strings.TrimSuffix(line, "\n")
+		switch field, value, _ := strings.Cut(line, ": "); {
+		case line == "":
+			return ev
+		case strings.HasPrefix(line, ":"):
+			ev.comment = strings.TrimSpace(line[1:])
+		case field == "event":
+			ev.name = value
+		case field == "data":
+			ev.data = value
+		case field == "retry":
+		default:
+			st.t.Fatalf("unexpected line %q", line)
+		}
+	}
+}
+
+func TestAgentDisplayOverSSE(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	agentID, agent := v2Agent(t, s, "Al Agent", "al@example.com")
+	emma := v2EndUser(t, s, "Emma", "emma@example.com", "emma-secret-1")
+	display := func(agentID, userID int64) response {
+		return s.do(owner, "POST", fmt.Sprintf("/api/v2/channels/voice/agents/%d/users/%d/display", agentID, userID), "", "")
+	}
+	stream := s.openEvents(agent)
+	r := display(agentID, emma.ID)
+	golden(t, "v2/lifecycle/display_delivered.golden", r.dump())
+	ev := stream.next()
+	var data struct {
+		UserID int64  `json:"user_id"`
+		URL    string `json:"url"`
+	}
+	if err := json.Unmarshal([]byte(ev.data), &data); err != nil || ev.name != "display_user" {
+		t.Fatalf("event %+v: %v", ev, err)
+	}
+	if data.UserID != emma.ID || data.URL != fmt.Sprintf("%s/api/v2/users/%d.json", testBaseURL, emma.ID) {
+		t.Errorf("event data %+v", data)
+	}
+
+	// A second browser of the same agent gets the event too.
+	other := s.openEvents(agent)
+	v2Want(t, display(agentID, emma.ID), http.StatusOK)
+	for _, st := range []*eventStream{stream, other} {
+		if ev := st.next(); ev.name != "display_user" {
+			t.Errorf("event %+v", ev)
+		}
+	}
+
+	for _, tc := range []struct {
+		name          string
+		agent, userID int64
+	}{
+		{"an end user is no agent", emma.ID, emma.ID},
+		{"unknown agent", 999, emma.ID},
+		{"unknown user", agentID, 999},
+		{"an agent without a stream", 1, emma.ID},
+	} {
+		if r := display(tc.agent, tc.userID); r.status != http.StatusNotFound {
+			t.Errorf("%s: %d %s", tc.name, r.status, r.body)
+		}
+	}
+	v2Want(t, s.do(owner, "DELETE", fmt.Sprintf("/api/v2/users/%d", emma.ID), "", ""), http.StatusOK)
+	if r := display(agentID, emma.ID); r.status != http.StatusNotFound {
+		t.Errorf("a deleted user: %d %s", r.status, r.body)
+	}
+	if r := s.do(creds{"emma@example.com", "emma-secret-1"}, "POST", fmt.Sprintf("/api/v2/channels/voice/agents/%d/users/1/display", agentID), "", ""); r.status != http.StatusUnauthorized {
+		t.Errorf("a deleted end user displays: %d", r.status)
+	}
+
+	v2EndUser(t, s, "End", "end@example.com", "end-secret-1")
+	for _, tc := range []struct {
+		name string
+		c    creds
+		want int
+	}{
+		{"no credentials", creds{}, http.StatusUnauthorized},
+		{"an end user", creds{"end@example.com", "end-secret-1"}, http.StatusForbidden},
+	} {
+		if r := s.do(tc.c, "GET", "/api/v2/deskgate/agent_events", "", ""); r.status != tc.want {
+			t.Errorf("%s subscribes: %d %s", tc.name, r.status, r.body)
+		}
+	}
+}
+
+// TestAgentEventsKeepAlive: an idle stream gets comment lines.
+func TestAgentEventsKeepAlive(t *testing.T) {
+	s := newServer(t, serverOptions{keepAlive: 10 * time.Millisecond})
+	stream := s.openEvents(owner)
+	if ev := stream.next(); ev.comment != "keep-alive" {
+		t.Errorf("idle stream sent %+v", ev)
+	}
+}
+
+// TestAgentEventsOutliveServerTimeouts: a stream stays open and delivers
+// past the server's ReadTimeout and WriteTimeout, which bound ordinary
+// requests.
+func TestAgentEventsOutliveServerTimeouts(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	s := newServer(t, serverOptions{timeouts: timeout})
+	agentID, agent := v2Agent(t, s, "Al Agent", "al@example.com")
+	stream := s.openEvents(agent)
+	time.Sleep(3 * timeout) // past both deadlines the server set for this request
+	v2Want(t, s.do(owner, "POST", fmt.Sprintf("/api/v2/channels/voice/agents/%d/users/1/display", agentID), "", ""), http.StatusOK)
+	if ev := stream.next(); ev.name != "display_user" {
+		t.Errorf("event %+v", ev)
+	}
+}

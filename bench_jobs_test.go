@@ -1,0 +1,181 @@
+package deskgate_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/deskgate/deskgate"
+	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/storage"
+)
+
+// jobBench is a server with its job worker, over a fresh SQLite file.
+type jobBench struct {
+	*benchFixture
+	batch atomic.Int64 // numbers the users of create_many bodies
+}
+
+func newJobBench(b *testing.B, duty float64) *jobBench {
+	b.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	db, err := storage.Open(ctx, filepath.Join(b.TempDir(), "jobs.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc, err := domain.NewService(ctx, db, domain.Config{JobDuty: duty})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := svc.Bootstrap(ctx, domain.Owner{Email: ownerEmail, Password: ownerPassword, Token: ownerToken}); err != nil {
+		b.Fatal(err)
+	}
+	var worker sync.WaitGroup
+	worker.Go(func() { svc.RunJobs(ctx) })
+	f := &benchFixture{srv: httptest.NewServer(deskgate.NewHandler(svc, deskgate.Options{BaseURL: testBaseURL})), db: db, client: keepAliveClient()}
+	b.Cleanup(func() {
+		f.srv.Close()
+		stop()
+		worker.Wait()
+		db.Close()
+	})
+	return &jobBench{benchFixture: f}
+}
+
+// enqueue sends a create_many of 100 new users and returns the job id, or
+// "" when the job limit answered 429.
+func (j *jobBench) enqueue(b *testing.B) string {
+	n := j.batch.Add(1)
+	users := make([]string, 100)
+	for i := range users {
+		users[i] = fmt.Sprintf(`{"name":"Import %d-%d","email":"import-%d-%d@example.com"}`, n, i, n, i)
+	}
+	req, _ := http.NewRequest(http.MethodPost, j.srv.URL+"/api/v2/users/create_many", strings.NewReader(`{"users":[`+strings.Join(users, ",")+`]}`))
+	req.SetBasicAuth(owner.user, owner.pass)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := j.client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		JobStatus struct{ ID string } `json:"job_status"`
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return ""
+	case resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&body) != nil:
+		b.Fatalf("create_many: %d", resp.StatusCode)
+	}
+	return body.JobStatus.ID
+}
+
+// ended reports whether the job has completed; a failed job stops the benchmark.
+func (j *jobBench) ended(b *testing.B, id string) bool {
+	status, body := j.get(b, owner, "/api/v2/job_statuses/"+id)
+	var st struct {
+		JobStatus struct{ Status string } `json:"job_status"`
+	}
+	if err := json.Unmarshal(body, &st); status != 200 || err != nil || st.JobStatus.Status == "failed" {
+		b.Fatalf("job %s: %d %.300s", id, status, body)
+	}
+	return st.JobStatus.Status == "completed"
+}
+
+func (j *jobBench) wait(b *testing.B, id string) {
+	for !j.ended(b, id) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// BenchmarkJobs measures bulk imports through the real router, worker and
+// SQLite file: the time from a 100-item create_many's 200 to its completion
+// (target < 2 s), an import of 100,000 users through create_many jobs kept
+// at the job limit (target > 3,000 users/s), and v2 show requests while such
+// an import runs, against idle and against a bare handler. It runs twice:
+// with the worker unpaced (-job-duty 1, the default) and paced to half a
+// core (-job-duty 0.5). Run it alone:
+//
+//	go test -run '^$' -bench Jobs -benchtime 2s .
+func BenchmarkJobs(b *testing.B) {
+	for _, duty := range []float64{1, 0.5} {
+		b.Run(fmt.Sprintf("duty-%.2f", duty), func(b *testing.B) { benchJobs(b, duty) })
+	}
+}
+
+func benchJobs(b *testing.B, duty float64) {
+	j := newJobBench(b, duty)
+	b.Run("create-many-100", func(b *testing.B) {
+		for b.Loop() {
+			j.wait(b, j.enqueue(b))
+		}
+		b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/job")
+	})
+	b.Run("import-100k", func(b *testing.B) {
+		for b.Loop() {
+			j.importUsers(b, 100_000, nil)
+		}
+		b.ReportMetric(100_000*float64(b.N)/b.Elapsed().Seconds(), "users/s")
+	})
+
+	base := j.srv.URL
+	show := func(i int64) *http.Request {
+		r, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/v2/users/%d", base, 2+i%50_000), nil)
+		r.SetBasicAuth(owner.user, owner.pass)
+		return r
+	}
+	_, v2Show := j.get(b, owner, "/api/v2/users/2")
+	bare := bareRequest(b, len(v2Show))
+	ns := map[string]float64{}
+	b.Run("v2-show-idle", func(b *testing.B) { ns["idle"] = measure(b, j.client, 200, show) })
+	b.Run("v2-show-during-import", func(b *testing.B) {
+		stop := make(chan struct{})
+		var importer sync.WaitGroup
+		importer.Go(func() { j.importUsers(b, 1<<30, stop) })
+		ns["import"] = measure(b, j.client, 200, show)
+		close(stop)
+		importer.Wait()
+	})
+	b.Run("bare-v2-show", func(b *testing.B) { ns["bare"] = measure(b, keepAliveClient(), 200, bare) })
+	if ns["idle"] > 0 && ns["import"] > 0 && ns["bare"] > 0 {
+		b.Logf("v2 show req/s / bare, idle:          %6.2f", ns["bare"]/ns["idle"])
+		b.Logf("v2 show req/s / bare, during import: %6.2f", ns["bare"]/ns["import"])
+		b.Logf("v2 show req/s during import / idle:  %6.2f", ns["idle"]/ns["import"])
+	}
+}
+
+// importUsers queues create_many jobs of 100 users until n users are
+// imported or stop closes, keeping the queue at the job limit, and waits
+// for the jobs it queued.
+func (j *jobBench) importUsers(b *testing.B, n int, stop chan struct{}) {
+	var queued []string
+	for sent := 0; sent < n; {
+		select {
+		case <-stop:
+			n = 0
+			continue
+		default:
+		}
+		if id := j.enqueue(b); id != "" {
+			queued = append(queued, id)
+			sent += 100
+			continue
+		}
+		// At the limit: wait for the oldest job before queueing more.
+		for len(queued) > 0 && j.ended(b, queued[0]) {
+			queued = queued[1:]
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for _, id := range queued {
+		j.wait(b, id)
+	}
+}
