@@ -134,6 +134,7 @@ func TestV2MergeMoves(t *testing.T) {
 	joins(sam.ID, orgA) // sam's default
 	joins(sam.ID, orgB)
 	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", sam.ID), crossJSONType, `{"user":{"email":"sam.second@example.com"}}`), http.StatusOK)
+	samBrowser := s.signIn("sam@example.com", "sam-secret-1")
 
 	_, agent := v2Agent(t, s, "Al", "al@example.com")
 	merged := readV2[struct{ User v2User }](t, s.do(agent, "PUT", fmt.Sprintf("/api/v2/users/%d/merge", sam.ID), crossJSONType,
@@ -149,6 +150,9 @@ func TestV2MergeMoves(t *testing.T) {
 	}
 	if r := s.do(creds{"sam@example.com", "sam-secret-1"}, "GET", "/api/v2/users/me", "", ""); readV2[struct{ User v2User }](t, r).User.Name != "Anonymous user" {
 		t.Errorf("the source's own password still works: %s", r.body)
+	}
+	if r := s.sessionDo(samBrowser, "", "GET", "/api/v2/users/me", ""); readV2[struct{ User v2User }](t, r).User.ID == sam.ID {
+		t.Errorf("the source's browser session still works: %s", r.body)
 	}
 	type memberships struct {
 		OrganizationMemberships []struct {
@@ -191,6 +195,7 @@ func TestV2PermanentDeletion(t *testing.T) {
 	s := newServer(t, serverOptions{})
 	org := v2ID(t, s.do(owner, "POST", "/api/v2/organizations", crossJSONType, `{"organization":{"name":"Acme"}}`), "organization")
 	gus := v2EndUser(t, s, "Gus", "gus@example.com", "gus-secret-1")
+	gusBrowser := s.signIn("gus@example.com", "gus-secret-1")
 	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", gus.ID), crossJSONType,
 		fmt.Sprintf(`{"user":{"phone":"+4511111111","notes":"Private","organization_id":%d}}`, org)), http.StatusOK)
 	v2Want(t, s.do(owner, "DELETE", fmt.Sprintf("/api/v2/users/%d", gus.ID), "", ""), http.StatusOK)
@@ -220,6 +225,9 @@ func TestV2PermanentDeletion(t *testing.T) {
 	}
 	if r := s.do(creds{"gus@example.com", "gus-secret-1"}, "GET", "/api/v2/users", "", ""); r.status != http.StatusUnauthorized {
 		t.Errorf("the erased user's password: %d", r.status)
+	}
+	if r := s.sessionDo(gusBrowser, "", "GET", "/api/v2/users/me", ""); readV2[struct{ User v2User }](t, r).User.ID == gus.ID {
+		t.Errorf("the erased user's browser session still works: %s", r.body)
 	}
 	v2Want(t, s.do(owner, "POST", "/api/v2/users", crossJSONType, `{"user":{"name":"New Gus","email":"gus@example.com"}}`), http.StatusCreated)
 
