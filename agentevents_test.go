@@ -165,3 +165,27 @@ func TestAgentEventsOutliveServerTimeouts(t *testing.T) {
 		t.Errorf("event %+v", ev)
 	}
 }
+
+// TestAgentEventsDuringTestModeReset: a test-mode reset waits for every
+// request to finish, and a stream never does by itself; the reset ends the
+// open stream, and the browser's next stream works.
+func TestAgentEventsDuringTestModeReset(t *testing.T) {
+	s := newServer(t, serverOptions{testMode: true})
+	stream := s.openEvents(owner)
+	done := make(chan response, 1)
+	go func() { done <- s.do(owner, "POST", "/__deskgate/reset", "", "") }()
+	select {
+	case r := <-done:
+		v2Want(t, r, http.StatusNoContent)
+	case <-time.After(10 * time.Second): // a safety net, not a measure: the reset hung
+		t.Fatal("the reset waited for the open agent event stream")
+	}
+	if _, err := stream.r.ReadString('\n'); err == nil {
+		t.Error("the stream stayed open through the reset")
+	}
+	again := s.openEvents(owner)
+	v2Want(t, s.do(owner, "POST", "/api/v2/channels/voice/agents/1/users/1/display", "", ""), http.StatusOK)
+	if ev := again.next(); ev.name != "display_user" {
+		t.Errorf("event after the reset %+v", ev)
+	}
+}

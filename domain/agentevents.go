@@ -34,7 +34,7 @@ func (st *AgentStream) Close() { st.hub.remove(st) }
 type agentHub struct {
 	mu      sync.Mutex
 	streams map[int64]map[*AgentStream]bool // by agent id
-	closed  bool
+	ended   bool                            // new streams end at once
 }
 
 func (h *agentHub) add(agent int64) *AgentStream {
@@ -42,7 +42,7 @@ func (h *agentHub) add(agent int64) *AgentStream {
 	st := &AgentStream{Events: events, events: events, agent: agent, hub: h}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
+	if h.ended {
 		close(events)
 		return st
 	}
@@ -80,17 +80,23 @@ func (h *agentHub) send(agent int64, ev AgentEvent) bool {
 	return delivered
 }
 
-// close ends every stream and refuses new ones.
-func (h *agentHub) close() {
+// end closes every stream; until resume, new streams end at once too.
+func (h *agentHub) end() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.closed = true
+	h.ended = true
 	for _, sts := range h.streams {
 		for st := range sts {
 			close(st.events)
 		}
 	}
 	h.streams = nil
+}
+
+func (h *agentHub) resume() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ended = false
 }
 
 // SubscribeAgentEvents opens a stream of the events meant for the calling
@@ -125,6 +131,15 @@ func (s *Service) DisplayUser(ctx context.Context, agentID, userID int64) error 
 	return nil
 }
 
-// CloseAgentStreams ends every open agent stream, so that a graceful
-// shutdown need not wait for browsers to hang up.
-func (s *Service) CloseAgentStreams() { s.agentEvents.close() }
+// CloseAgentStreams ends every open agent stream and every later one, so
+// that a graceful shutdown need not wait for browsers to hang up.
+func (s *Service) CloseAgentStreams() { s.agentEvents.end() }
+
+// HoldAgentStreams ends every open agent stream and ends new ones at once
+// until release is called. Whoever must wait for every request to finish
+// (test mode swapping the store) holds them: a stream never finishes by
+// itself. Browsers reconnect after the stream's retry interval.
+func (s *Service) HoldAgentStreams() (release func()) {
+	s.agentEvents.end()
+	return s.agentEvents.resume
+}

@@ -128,6 +128,7 @@ func (c *Controller) Restore(ctx context.Context, name string) error {
 // the service, whose remembered credentials are now stale and which gives an
 // emptied directory its default group again.
 func (c *Controller) replace(ctx context.Context, swap func(context.Context) error) error {
+	defer c.svc.HoldAgentStreams()() // an open agent event stream would hold the gate for ever
 	c.gate.Lock()
 	defer c.gate.Unlock()
 	err := swap(ctx)
