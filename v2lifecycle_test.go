@@ -194,7 +194,11 @@ func TestV2MergeMoves(t *testing.T) {
 func TestV2PermanentDeletion(t *testing.T) {
 	s := newServer(t, serverOptions{})
 	org := v2ID(t, s.do(owner, "POST", "/api/v2/organizations", crossJSONType, `{"organization":{"name":"Acme"}}`), "organization")
-	gus := v2EndUser(t, s, "Gus", "gus@example.com", "gus-secret-1")
+	name, email, password := "Gus", "gus@example.com", "gus-secret-1"
+	gus, err := s.svc.CreateUser(v2AdminCtx(), domain.UserChanges{Name: &name, Email: &email, Password: &password}) // unverified: welcomed by mail
+	if err != nil {
+		t.Fatal(err)
+	}
 	gusBrowser := s.signIn("gus@example.com", "gus-secret-1")
 	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", gus.ID), crossJSONType,
 		fmt.Sprintf(`{"user":{"phone":"+4511111111","notes":"Private","organization_id":%d}}`, org)), http.StatusOK)
@@ -228,6 +232,10 @@ func TestV2PermanentDeletion(t *testing.T) {
 	}
 	if r := s.sessionDo(gusBrowser, "", "GET", "/api/v2/users/me", ""); readV2[struct{ User v2User }](t, r).User.ID == gus.ID {
 		t.Errorf("the erased user's browser session still works: %s", r.body)
+	}
+	mail := readV2[struct{ Count int }](t, s.do(owner, "GET", "/api/v2/deskgate/outbox?recipient=gus@example.com", "", ""))
+	if mail.Count != 0 {
+		t.Errorf("%d mails to the erased user left in the outbox", mail.Count)
 	}
 	v2Want(t, s.do(owner, "POST", "/api/v2/users", crossJSONType, `{"user":{"name":"New Gus","email":"gus@example.com"}}`), http.StatusCreated)
 

@@ -167,7 +167,8 @@ func deletedUser(ctx context.Context, r Reader, id int64) (*User, error) {
 const ErasedName = "Permanently Deleted User"
 
 // EraseUser permanently deletes a soft-deleted user (GDPR): its name,
-// contact details, notes, identities, memberships and credentials go; its
+// contact details, notes, identities, memberships, credentials, sessions and
+// the outbox mail sent to it go; its
 // id and row stay, so the deleted-users list still shows it. Admins only;
 // a user not soft-deleted first is NotFound, as it is no deleted user.
 func (s *Service) EraseUser(ctx context.Context, id int64) (*User, error) {
@@ -207,6 +208,9 @@ func (s *Service) eraseUser(ctx context.Context, tx Tx, a *Actor, id int64) (*Us
 		return nil, err
 	}
 	if err := tx.DeleteIdentities(ctx, id); err != nil {
+		return nil, err
+	}
+	if err := tx.DeleteUserMail(ctx, id); err != nil { // addresses and names in the outbox are personal data too
 		return nil, err
 	}
 	if err := tx.ReplaceGroupMemberships(ctx, id, nil, now); err != nil {

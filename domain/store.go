@@ -221,6 +221,8 @@ type Tx interface {
 	// RevokeCredentials removes the user's API tokens and password.
 	RevokeCredentials(ctx context.Context, userID int64) error
 	DeleteIdentities(ctx context.Context, userID int64) error
+	// DeleteUserMail removes the outbox mail sent to the user.
+	DeleteUserMail(ctx context.Context, userID int64) error
 	// MarkErased records the permanent deletion; the user is then missing
 	// to every query but UserRecord and the Deleted filter.
 	MarkErased(ctx context.Context, userID int64, at time.Time) error

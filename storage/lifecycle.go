@@ -42,6 +42,11 @@ func (t *txStore) DeleteIdentities(ctx context.Context, userID int64) error {
 	return err
 }
 
+func (t *txStore) DeleteUserMail(ctx context.Context, userID int64) error {
+	_, err := t.q.ExecContext(ctx, "DELETE FROM outbox WHERE user_id = ?", userID)
+	return err
+}
+
 func (t *txStore) MarkErased(ctx context.Context, userID int64, at time.Time) error {
 	_, err := t.q.ExecContext(ctx, "UPDATE users SET erased_at = ? WHERE id = ?", at.Unix(), userID)
 	return err
