@@ -38,7 +38,7 @@ func TestDefaultGroupOnOlderDatabases(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = raw.Exec(`DROP INDEX groups_one_default; DROP INDEX users_active_name; DELETE FROM schema_version WHERE version >= 8;
+			_, err = raw.Exec(`DROP INDEX groups_one_default; DROP INDEX users_active_name; DELETE FROM schema_version WHERE version IN (8, 12);
 				DROP TABLE user_words; DROP TABLE user_more_words; DROP INDEX users_updated; DROP INDEX users_created;
 				DROP TRIGGER users_words_insert; DROP TRIGGER users_words_update; DROP TRIGGER users_more_words_update;
 				DROP TRIGGER identities_words_insert; DROP TRIGGER identities_words_update; DROP TRIGGER identities_words_delete;
