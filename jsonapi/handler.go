@@ -71,10 +71,31 @@ var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 func encodeJSON(buf *bytes.Buffer, v any) error {
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
+	return encodeValue(buf, enc, v)
+}
+
+func encodeValue(buf *bytes.Buffer, enc *json.Encoder, v any) error {
+	o, ok := v.(object)
+	if !ok {
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1)
+		return nil
 	}
-	buf.Truncate(buf.Len() - 1)
+	buf.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('"')
+		buf.WriteString(m.key)
+		buf.WriteString(`":`)
+		if err := encodeValue(buf, enc, m.value); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte('}')
 	return nil
 }
 
