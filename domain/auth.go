@@ -159,28 +159,22 @@ func newCredentialCache(key []byte, ttl time.Duration) *credentialCache {
 	return c
 }
 
-// sum is the cache key of a credential: the email (any case), whether the
-// secret is a token, and the secret.
-func (c *credentialCache) sum(email string, isToken bool, secret string) [32]byte {
+// sum is the cache key of a credential: its kind, the email it names (any
+// case; none for a session) and the secret.
+func (c *credentialCache) sum(kind Credential, email, secret string) [32]byte {
 	m := c.macs.Get().(*credentialMAC)
 	defer c.macs.Put(m)
 	account := strings.ToLower(email)
-	// The length first: no email and secret can spell another pair's input.
-	m.in = binary.AppendUvarint(m.in[:0], uint64(len(account)))
+	// The kind and the email's length first: no two credentials spell the
+	// same input.
+	m.in = append(m.in[:0], byte(kind))
+	m.in = binary.AppendUvarint(m.in, uint64(len(account)))
 	m.in = append(m.in, account...)
-	m.in = append(m.in, boolByte(isToken))
 	m.in = append(m.in, secret...)
 	m.mac.Reset()
 	m.mac.Write(m.in)
 	m.out = m.mac.Sum(m.out[:0])
 	return [32]byte(m.out)
-}
-
-func boolByte(b bool) byte {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 func (c *credentialCache) get(k [32]byte, now time.Time) (credentialEntry, bool) {
@@ -268,7 +262,11 @@ func (s *Service) principal(ctx context.Context, email, secret string, isToken b
 }
 
 func (s *Service) checkCredentials(ctx context.Context, email, secret string, isToken bool, now time.Time) (*Principal, error) {
-	k := s.credentials.sum(email, isToken, secret)
+	kind := CredentialPassword
+	if isToken {
+		kind = CredentialToken
+	}
+	k := s.credentials.sum(kind, email, secret)
 	gen := s.writes.Load() // read before the store: a write committed meanwhile makes the entry stale
 	cached, hit := s.credentials.get(k, now)
 	if hit && cached.gen == gen {

@@ -10,6 +10,6 @@ func BenchmarkCredentialKey(b *testing.B) {
 	c := newCredentialCache(make([]byte, 32), 0)
 	b.ReportAllocs()
 	for b.Loop() {
-		c.sum("owner@example.com", true, "owner-api-token-0123456789")
+		c.sum(CredentialToken, "owner@example.com", "owner-api-token-0123456789")
 	}
 }
