@@ -79,5 +79,5 @@ for r in $(seq "$rounds"); do
 done
 one refill http://127.0.0.1:$cached_port DG_PATH=/api/v2/users/%d >/dev/null
 echo "cached server (pid $cached) memory, in kB:"
-grep VmRSS "/proc/$cached/status"
+grep -E "^Vm(RSS|HWM)" "/proc/$cached/status"
 grep -E '^(Rss|Pss|Pss_Anon|Pss_File|Anonymous):' "/proc/$cached/smaps_rollup"
