@@ -188,7 +188,11 @@ func (f *cacheFixture) compareReads(t *testing.T, when string) {
 	slices.Sort(users)
 	users = slices.Compact(users)
 	for _, id := range users {
-		for _, path := range []string{fmt.Sprintf("/api/v2/users/%d", id), fmt.Sprintf("/api/v2/users/%d.json", id), fmt.Sprintf("/users/%d.xml", id)} {
+		for _, path := range []string{
+			fmt.Sprintf("/api/v2/users/%d", id), fmt.Sprintf("/api/v2/users/%d.json", id),
+			fmt.Sprintf("/api/v2/users/%d?include=identities,groups,organizations", id), // sideloads bypass the cache
+			fmt.Sprintf("/users/%d.xml", id),
+		} {
 			for _, as := range []creds{owner, f.reader} {
 				got, want := f.s.do(as, "GET", path, "", ""), f.fresh.do(as, "GET", path, "", "")
 				if got.status != want.status || string(got.body) != string(want.body) || got.header.Get("Content-Type") != want.header.Get("Content-Type") {

@@ -18,7 +18,7 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		return h.writeUsers(w, r, map[string]any{"user": h.user(r, u)}, []*domain.User{u})
+		return h.writeUsers(w, r, object{{"user", h.user(r, u)}}, []*domain.User{u})
 	}
 	view := "end-user"
 	if domain.ActorFrom(r.Context()).SeesAgentFields() {
