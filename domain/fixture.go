@@ -59,7 +59,7 @@ func (s *Service) AsOwner(ctx context.Context) (context.Context, error) {
 
 // StoreReplaced tells the service that the store's contents changed under
 // it (a snapshot restored, a reset): like any committed write, it makes every
-// remembered credential stale; and an emptied directory gets back the
+// remembered credential and rendering stale; and an emptied directory gets back the
 // default group every account has.
 func (s *Service) StoreReplaced(ctx context.Context) error {
 	s.writes.Add(1)

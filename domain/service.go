@@ -46,6 +46,9 @@ type Config struct {
 	// their speed while an import runs, at the import's expense (README,
 	// Speed). 0 or 1: the worker never rests.
 	JobDuty float64
+	// RenderCache is the byte budget of the rendered-response cache;
+	// 0 = DefaultRenderCache, negative = no cache.
+	RenderCache int
 }
 
 // Service holds every rule of the Users API. Both front ends call it; it
@@ -62,7 +65,8 @@ type Service struct {
 	adminSetsPasswords bool
 
 	credentials *credentialCache
-	writes      atomic.Uint64 // bumped after every write transaction; stales cached credentials
+	writes      atomic.Uint64 // bumped after every write transaction; stales cached credentials and renderings
+	renders     *renders      // nil: every read renders afresh
 
 	limits    *requestLimits // nil: unlimited
 	failures  *failures
@@ -147,6 +151,7 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 		legacy:             cfg.Legacy,
 		backupDir:          cfg.BackupDir,
 		credentials:        newCredentialCache(cacheKey, cfg.LoginCache),
+		renders:            newRenders(cfg.RenderCache),
 		limits:             newRequestLimits(cfg.RateLimit, cfg.ExportRateLimit),
 		failures:           newFailures(),
 		// Half the cores at most hash passwords; the rest serve requests

@@ -170,7 +170,7 @@ func (s *Service) AuthenticateSession(ctx context.Context, c SessionCredentials)
 // and a last_seen_at refresh each commit one, so they count from the next
 // request on. The caller gets copies it may change.
 func (s *Service) sessionBySecret(ctx context.Context, secret string) (*Session, *Principal, error) {
-	k := s.credentials.sum("session", secret) // no Basic key has this form: theirs end in /true or /false
+	k := s.credentials.sum(CredentialSession, "", secret)
 	now := s.now()
 	gen := s.writes.Load() // read before the store: a write committed meanwhile makes the entry stale
 	if e, hit := s.credentials.get(k, now); hit && e.gen == gen {

@@ -3,7 +3,9 @@ package jsonapi
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
@@ -257,10 +259,38 @@ func (h *Handler) organizationMemberships(r *http.Request, ms []domain.Organizat
 	return out
 }
 
+// object is a JSON object whose keys are known only at run time, such as a
+// list's key beside its paging keys. It encodes its members in key order, as
+// encoding/json orders a map's keys, so its bytes are those of the map it
+// replaces, without building the map or sorting its keys on every response.
+type object []member
+
+type member struct {
+	key   string // plain ASCII: written without escaping
+	value any
+}
+
+func (o object) sorted() object {
+	slices.SortFunc(o, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	return o
+}
+
+// Paging keys of the two list styles; each struct's fields are in key order,
+// as the maps they replace were encoded.
+type cursorMeta struct {
+	AfterCursor  *string `json:"after_cursor"`
+	BeforeCursor *string `json:"before_cursor"`
+	HasMore      bool    `json:"has_more"`
+}
+
+type cursorLinks struct {
+	Next *string `json:"next"`
+	Prev *string `json:"prev"`
+}
+
 // listBody is a list response: the list under its key plus the paging keys
 // of the style the client asked for.
-func (h *Handler) listBody(r *http.Request, key string, items any, p domain.PageInfo) map[string]any {
-	body := map[string]any{key: items}
+func (h *Handler) listBody(r *http.Request, key string, items any, p domain.PageInfo) object {
 	if p.Cursor {
 		link := func(ok bool, param, cursor string) *string {
 			if !ok {
@@ -269,12 +299,14 @@ func (h *Handler) listBody(r *http.Request, key string, items any, p domain.Page
 			s := h.pageLink(r, map[string]string{param: cursor}, "page[after]", "page[before]")
 			return &s
 		}
-		body["meta"] = map[string]any{"has_more": p.HasMore, "after_cursor": text(p.AfterCursor), "before_cursor": text(p.BeforeCursor)}
-		body["links"] = map[string]any{
-			"next": link(p.NextCursor, "page[after]", p.AfterCursor),
-			"prev": link(p.PrevCursor, "page[before]", p.BeforeCursor),
-		}
-		return body
+		return object{
+			{key, items},
+			{"meta", cursorMeta{AfterCursor: text(p.AfterCursor), BeforeCursor: text(p.BeforeCursor), HasMore: p.HasMore}},
+			{"links", cursorLinks{
+				Next: link(p.NextCursor, "page[after]", p.AfterCursor),
+				Prev: link(p.PrevCursor, "page[before]", p.BeforeCursor),
+			}},
+		}.sorted()
 	}
 	page := func(ok bool, n int) *string {
 		if !ok {
@@ -283,10 +315,12 @@ func (h *Handler) listBody(r *http.Request, key string, items any, p domain.Page
 		s := h.pageLink(r, map[string]string{"page": strconv.Itoa(n)})
 		return &s
 	}
-	body["next_page"] = page(p.HasNext, p.Number+1)
-	body["previous_page"] = page(p.HasPrev, p.Number-1)
-	body["count"] = p.Count
-	return body
+	return object{
+		{key, items},
+		{"next_page", page(p.HasNext, p.Number+1)},
+		{"previous_page", page(p.HasPrev, p.Number-1)},
+		{"count", p.Count},
+	}.sorted()
 }
 
 // pageLink is the request's own absolute URL with set's parameters replaced

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
@@ -69,18 +70,71 @@ func pathID(r *http.Request, name string) (int64, error) {
 	return id, nil
 }
 
+// buffers hold bodies being encoded; a list page grows one to a few
+// hundred KiB, which the next request reuses.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// encodeJSON writes v to buf as the v2 API sends it: without HTML escaping
+// (links carry & as the real service sends it, not \u0026) and without the
+// encoder's final newline.
+func encodeJSON(buf *bytes.Buffer, v any) error {
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	return encodeValue(buf, enc, v)
+}
+
+func encodeValue(buf *bytes.Buffer, enc *json.Encoder, v any) error {
+	o, ok := v.(object)
+	if !ok {
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		buf.Truncate(buf.Len() - 1)
+		return nil
+	}
+	buf.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('"')
+		buf.WriteString(m.key)
+		buf.WriteString(`":`)
+		if err := encodeValue(buf, enc, m.value); err != nil {
+			return err
+		}
+	}
+	buf.WriteByte('}')
+	return nil
+}
+
+// renderJSON returns v encoded, in bytes of its own (a rendering to keep).
+func renderJSON(v any) ([]byte, error) {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(buf)
+	buf.Reset()
+	if err := encodeJSON(buf, v); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(buf.Bytes()), nil
+}
+
 // writeJSON encodes the whole body before sending the header, so a failed
 // encode cannot leave a half-written 200.
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // links carry & as the real service sends it, not \u0026
-	if err := enc.Encode(v); err != nil {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(buf)
+	buf.Reset()
+	if err := encodeJSON(buf, v); err != nil {
 		code = http.StatusInternalServerError
 		buf.Reset()
 		buf.WriteString(`{"error":"InternalError","description":"The response could not be encoded"}`)
 	}
-	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+	sendJSON(w, code, buf.Bytes())
+}
+
+// sendJSON sends a complete JSON body.
+func sendJSON(w http.ResponseWriter, code int, body []byte) {
 	hd := w.Header()
 	hd.Set("Content-Type", "application/json; charset=utf-8")
 	hd.Set("Content-Length", strconv.Itoa(len(body)))

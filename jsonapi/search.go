@@ -68,9 +68,9 @@ func (h *Handler) exportUsers(w http.ResponseWriter, r *http.Request) error {
 	}
 	end := page.EndTime.Unix()
 	next := h.pageLink(r, map[string]string{"start_time": strconv.FormatInt(end, 10)})
-	return h.writeUsers(w, r, map[string]any{
-		"users": h.users(r, page.Users), "count": len(page.Users), "end_time": end,
-		"next_page": next, "end_of_stream": page.EndOfStream,
+	return h.writeUsers(w, r, object{
+		{"users", h.users(r, page.Users)}, {"count", len(page.Users)}, {"end_time", end},
+		{"next_page", next}, {"end_of_stream", page.EndOfStream},
 	}, page.Users)
 }
 
@@ -92,10 +92,10 @@ func (h *Handler) exportUsersCursor(w http.ResponseWriter, r *http.Request) erro
 		s := h.pageLink(r, map[string]string{"cursor": c}, "start_time")
 		return &s
 	}
-	return h.writeUsers(w, r, map[string]any{
-		"users": h.users(r, page.Users), "end_of_stream": page.EndOfStream,
-		"after_cursor": text(page.After), "after_url": link(page.After),
-		"before_cursor": text(page.Before), "before_url": link(page.Before),
+	return h.writeUsers(w, r, object{
+		{"users", h.users(r, page.Users)}, {"end_of_stream", page.EndOfStream},
+		{"after_cursor", text(page.After)}, {"after_url", link(page.After)},
+		{"before_cursor", text(page.Before)}, {"before_url", link(page.Before)},
 	}, page.Users)
 }
 
@@ -122,37 +122,37 @@ func include(r *http.Request) domain.Include {
 
 // writeUsers answers 200 with body, plus the sideloads ?include= asks for
 // of us.
-func (h *Handler) writeUsers(w http.ResponseWriter, r *http.Request, body map[string]any, us []*domain.User) error {
+func (h *Handler) writeUsers(w http.ResponseWriter, r *http.Request, body object, us []*domain.User) error {
 	in := include(r)
 	if in != (domain.Include{}) {
 		side, err := h.svc.Sideload(r.Context(), us, in)
 		if err != nil {
 			return err
 		}
-		h.addSideloads(r, body, in, side)
+		body = h.addSideloads(r, body, in, side)
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, body.sorted())
 	return nil
 }
 
 // addSideloads puts the sideloaded lists next to the main key.
-func (h *Handler) addSideloads(r *http.Request, body map[string]any, in domain.Include, side domain.Sideloads) {
+func (h *Handler) addSideloads(r *http.Request, body object, in domain.Include, side domain.Sideloads) object {
 	if in.Identities {
-		body["identities"] = h.identities(r, side.Identities)
+		body = append(body, member{"identities", h.identities(r, side.Identities)})
 	}
 	if in.Groups {
 		out := make([]groupJSON, len(side.Groups))
 		for i := range side.Groups {
 			out[i] = h.group(r, &side.Groups[i])
 		}
-		body["groups"] = out
+		body = append(body, member{"groups", out})
 	}
 	if in.Organizations {
 		out := make([]organizationJSON, len(side.Organizations))
 		for i, o := range side.Organizations {
 			out[i] = h.organization(r, o)
 		}
-		body["organizations"] = out
+		body = append(body, member{"organizations", out})
 	}
 	if in.Abilities {
 		out := make([]map[string]any, len(side.Abilities))
@@ -163,9 +163,10 @@ func (h *Handler) addSideloads(r *http.Request, body map[string]any, in domain.I
 				"can_manage_identities_of": a.CanManageIdentitiesOf, "can_verify_identities": a.CanVerifyIdentities,
 			}
 		}
-		body["abilities"] = out
+		body = append(body, member{"abilities", out})
 	}
 	if in.Roles {
-		body["roles"] = []any{} // no custom roles are kept
+		body = append(body, member{"roles", []any{}}) // no custom roles are kept
 	}
+	return body
 }

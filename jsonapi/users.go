@@ -12,11 +12,30 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := h.svc.User(r.Context(), id)
+	if include(r) != (domain.Include{}) { // sideloads: rendered afresh, never cached
+		u, err := h.svc.User(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		return h.writeUsers(w, r, object{{"user", h.user(r, u)}}, []*domain.User{u})
+	}
+	view := "end-user"
+	if domain.ActorFrom(r.Context()).SeesAgentFields() {
+		view = "agent"
+	}
+	body, err := h.svc.RenderedUser(r.Context(), id, "v2\x00"+view+"\x00"+h.base(r), func(u *domain.User) ([]byte, error) {
+		return renderJSON(userBody{h.user(r, u)})
+	})
 	if err != nil {
 		return err
 	}
-	return h.writeUsers(w, r, map[string]any{"user": h.user(r, u)}, []*domain.User{u})
+	sendJSON(w, http.StatusOK, body)
+	return nil
+}
+
+// userBody is the body of a single user: {"user": ...}.
+type userBody struct {
+	User any `json:"user"`
 }
 
 // userFilter reads the list filters: role, role[] (several),
@@ -137,7 +156,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 			AuthenticityToken string `json:"authenticity_token"`
 		}{v, token}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": body})
+	writeJSON(w, http.StatusOK, userBody{body})
 	return nil
 }
 
@@ -175,7 +194,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": h.user(r, u)})
+	writeJSON(w, http.StatusOK, userBody{h.user(r, u)})
 	return nil
 }
 
@@ -189,7 +208,7 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"user": h.user(r, u)})
+	writeJSON(w, http.StatusOK, userBody{h.user(r, u)})
 	return nil
 }
 

@@ -18,8 +18,9 @@ func scanIdentity(sc scanner) (domain.Identity, error) {
 	return i, err
 }
 
+// Identities lists a user's identities (+?: see GroupMemberships).
 func (r reader) Identities(ctx context.Context, userID int64) ([]domain.Identity, error) {
-	return queryAll(ctx, r.q, "SELECT "+identityColumns+" FROM identities WHERE user_id = ? ORDER BY id", []any{userID}, scanIdentity)
+	return queryAll(ctx, r.q, "SELECT "+identityColumns+" FROM identities WHERE user_id = +? ORDER BY id", []any{userID}, scanIdentity)
 }
 
 // IdentitiesOfUsers lists the identities of several users, in id order.

@@ -105,10 +105,15 @@ func (b *xmlWriter) groups(ms []domain.GroupMembership) {
 }
 
 func (h *Handler) writeUser(w http.ResponseWriter, code int, u *domain.User) {
+	writeXML(w, code, renderUser(u, h.svc.Now()))
+}
+
+// renderUser is the document of one user, in bytes of its own.
+func renderUser(u *domain.User, now time.Time) []byte {
 	var b xmlWriter
 	b.start()
-	b.user(u, h.svc.Now(), rolesElement)
-	b.send(w, code)
+	b.user(u, now, rolesElement)
+	return b.Bytes()
 }
 
 func (h *Handler) writeUsers(w http.ResponseWriter, us []*domain.User, roleTag string) {

@@ -89,11 +89,16 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := h.svc.User(r.Context(), id)
+	// The body depends on the year besides the user: a zone shows the
+	// standard offset of the current year.
+	now := h.svc.Now()
+	body, err := h.svc.RenderedUser(r.Context(), id, "legacy\x00"+strconv.Itoa(now.Year()), func(u *domain.User) ([]byte, error) {
+		return renderUser(u, now), nil
+	})
 	if err != nil {
 		return err
 	}
-	h.writeUser(w, http.StatusOK, u)
+	writeXML(w, http.StatusOK, body)
 	return nil
 }
 

@@ -72,6 +72,7 @@ type config struct {
 	db                    string
 	serveBare             string
 	bareSize              int
+	bareBody              string
 }
 
 func parseConfig(args []string, stderr io.Writer) (config, error) {
@@ -92,6 +93,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.db, "db", "", "database file for -seed-users")
 	fs.StringVar(&c.serveBare, "serve-bare", "", "serve the bare handler on this address (e.g. 127.0.0.1:0) until killed")
 	fs.IntVar(&c.bareSize, "bare-size", 1024, "body size of the bare handler, in bytes")
+	fs.StringVar(&c.bareBody, "bare-body", "", "file whose bytes the bare handler answers instead, e.g. a saved deskgate response")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -123,7 +125,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case cfg.seedUsers > 0:
 		return seed(ctx, cfg, stdout)
 	case cfg.serveBare != "":
-		return serveBare(ctx, cfg.serveBare, cfg.bareSize, stdout)
+		body := []byte(strings.Repeat("x", cfg.bareSize))
+		if cfg.bareBody != "" {
+			if body, err = os.ReadFile(cfg.bareBody); err != nil {
+				return err
+			}
+		}
+		return serveBare(ctx, cfg.serveBare, body, stdout)
 	case cfg.scenario == "export":
 		return exportAll(ctx, newClient(1), cfg, stdout)
 	}
@@ -193,9 +201,8 @@ func seed(ctx context.Context, cfg config, stdout io.Writer) error {
 	return nil
 }
 
-// bareHandler answers every request with the same body of size bytes.
-func bareHandler(size int) http.Handler {
-	body := []byte(strings.Repeat("x", size))
+// bareHandler answers every request with the same body.
+func bareHandler(body []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Write(body)
@@ -203,12 +210,12 @@ func bareHandler(size int) http.Handler {
 }
 
 // serveBare serves the bare handler and prints its address on the first line.
-func serveBare(ctx context.Context, addr string, size int, stdout io.Writer) error {
+func serveBare(ctx context.Context, addr string, body []byte, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: bareHandler(size), ReadHeaderTimeout: 2 * time.Second, IdleTimeout: time.Minute}
+	srv := &http.Server{Handler: bareHandler(body), ReadHeaderTimeout: 2 * time.Second, IdleTimeout: time.Minute}
 	fmt.Fprintln(stdout, ln.Addr().String())
 	go func() {
 		<-ctx.Done()

@@ -174,3 +174,26 @@ func TestParseConfigJobDuty(t *testing.T) {
 		})
 	}
 }
+
+func TestParseConfigRenderCache(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int // domain.Config.RenderCache
+	}{
+		{name: "default", want: 32 << 20},
+		{name: "off", args: []string{"-render-cache", "0"}, want: -1},
+		{name: "environment", env: map[string]string{"DESKGATE_RENDER_CACHE": "8"}, want: 8 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseConfig(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.renderCache(); got != tc.want {
+				t.Errorf("render cache %d, want %d", got, tc.want)
+			}
+		})
+	}
+}

@@ -37,6 +37,7 @@ func main() {
 type config struct {
 	addr, db, baseURL                      string
 	agentSeats, rateLimit, exportRateLimit int
+	renderCacheMiB                         int
 	adminSetPasswords                      bool
 	bulkImports                            bool
 	jobDuty                                float64
@@ -106,6 +107,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"agent seats", &c.agentSeats, 0, seats},
 		{"rate limit", &c.rateLimit, 0, rateLimit},
 		{"export rate limit", &c.exportRateLimit, 1, fs.String("export-rate-limit", env("DESKGATE_EXPORT_RATE_LIMIT", "10"), "incremental export requests a minute, within -rate-limit, as the real service (DESKGATE_EXPORT_RATE_LIMIT)")},
+		{"render cache", &c.renderCacheMiB, 0, fs.String("render-cache", env("DESKGATE_RENDER_CACHE", strconv.Itoa(domain.DefaultRenderCache>>20)), "MiB of rendered user bodies kept for repeated reads until the next write; 0 = none (DESKGATE_RENDER_CACHE)")},
 		{"max conns", &c.server.MaxConns, 1, fs.String("max-conns", env("DESKGATE_MAX_CONNS", strconv.Itoa(d.MaxConns)), "open connections in all; more wait to be accepted (DESKGATE_MAX_CONNS)")},
 		{"conns per client", &c.server.ConnsPerClient, 1, fs.String("conns-per-client", env("DESKGATE_CONNS_PER_CLIENT", strconv.Itoa(d.ConnsPerClient)), "open connections from one client address; more are closed at once (DESKGATE_CONNS_PER_CLIENT)")},
 		{"journal max rows", &c.journalMaxRows, 1, fs.String("journal-max-rows", env("DESKGATE_JOURNAL_MAX_ROWS", "1000000"), "journaled requests kept at most (DESKGATE_JOURNAL_MAX_ROWS)")},
@@ -212,6 +214,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 // envName is the variable that stands for a flag: owner-token is DESKGATE_OWNER_TOKEN.
 func envName(flag string) string {
 	return "DESKGATE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+
+}
+
+// renderCache is the service's render cache setting: 0 MiB switches it off.
+func (c config) renderCache() int {
+	if c.renderCacheMiB == 0 {
+		return -1
+	}
+	return c.renderCacheMiB << 20
 }
 
 // run serves until ctx ends or SIGINT/SIGTERM arrives, then lets in-flight
@@ -247,7 +258,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, ExportRateLimit: cfg.exportRateLimit, AdminSetPasswords: cfg.adminSetPasswords,
 		SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax, MailDelivery: smtp != nil,
-		Legacy: cfg.legacy, BackupDir: cfg.backupDir, NoBulkImports: !cfg.bulkImports, JobDuty: cfg.jobDuty, Log: log}
+		Legacy: cfg.legacy, BackupDir: cfg.backupDir, NoBulkImports: !cfg.bulkImports, JobDuty: cfg.jobDuty, RenderCache: cfg.renderCache(), Log: log}
 	var clock *testmode.Clock
 	if cfg.testMode {
 		clock = testmode.NewClock(cfg.clock)
