@@ -1,7 +1,6 @@
 package domain
 
 import (
-	"strings"
 	"time"
 )
 
@@ -72,15 +71,8 @@ type GroupChanges struct {
 }
 
 func (c *GroupChanges) apply(g *Group, v *invalid) {
-	if c.Name != nil {
-		g.Name = strings.TrimSpace(*c.Name)
-	}
-	if g.Name == "" {
-		v.blank("name")
-	} else if len(g.Name) > maxNameLen || hasControl(g.Name) {
-		v.malformed("name", g.Name)
-	}
-	setText(&g.Description, c.Description, "description", v)
+	setName(&g.Name, c.Name, v)
+	setText(&g.Description, c.Description, "description", proseText, v)
 	if c.Default != nil && !*c.Default && g.Default {
 		v.unacceptable("default", "cannot be unset: make another group the default instead")
 	}
@@ -109,34 +101,16 @@ type OrganizationChanges struct {
 }
 
 func (c *OrganizationChanges) apply(o *Organization, v *invalid) {
-	if c.Name != nil {
-		o.Name = strings.TrimSpace(*c.Name)
-	}
-	if o.Name == "" {
-		v.blank("name")
-	} else if len(o.Name) > maxNameLen || hasControl(o.Name) {
-		v.malformed("name", o.Name)
-	}
-	setText(&o.Details, c.Details, "details", v)
-	setText(&o.Notes, c.Notes, "notes", v)
-	setText(&o.ExternalID, c.ExternalID, "external_id", v)
-	if c.DomainNames != nil {
-		o.DomainNames = normalizeTags(*c.DomainNames)
-	}
+	setName(&o.Name, c.Name, v)
+	setText(&o.Details, c.Details, "details", proseText, v)
+	setText(&o.Notes, c.Notes, "notes", proseText, v)
+	setText(&o.ExternalID, c.ExternalID, "external_id", lineText, v)
+	setTags(&o.DomainNames, c.DomainNames, "domain_names", v)
 	if c.GroupID != nil {
 		o.GroupID = *c.GroupID
 	}
 	setBool(&o.SharedTickets, c.SharedTickets)
 	setBool(&o.SharedComments, c.SharedComments)
-	if c.Tags != nil {
-		o.Tags = normalizeTags(*c.Tags)
-	}
-	if c.Fields != nil {
-		if o.Fields == nil {
-			o.Fields = map[string]any{}
-		}
-		for k, val := range c.Fields {
-			o.Fields[k] = val
-		}
-	}
+	setTags(&o.Tags, c.Tags, "tags", v)
+	mergeFields(&o.Fields, c.Fields, "organization_fields", v)
 }

@@ -81,14 +81,6 @@ func checkIdentityValue(t IdentityType, value, typeField, valueField string, v *
 	return value, false
 }
 
-// invisible reports characters no address may hold: controls and the
-// zero-width and direction marks (Unicode Cf) that make two addresses look alike.
-func invisible(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == utf8.RuneError
-	}) >= 0
-}
-
 // validScreenName checks a Twitter screen name: 1 to 15 letters, digits or _.
 func validScreenName(s string) bool {
 	return len(s) <= 15 && strings.IndexFunc(s, func(r rune) bool {

@@ -4,8 +4,6 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // User is a help-desk user, as both APIs see it. Empty strings stand for
@@ -115,22 +113,10 @@ func (c *UserChanges) adminOnly(u *User) bool {
 		c.Moderator != nil || c.OnlyPrivateComments != nil
 }
 
-const maxNameLen = 255
-
 // apply copies the changes onto u and checks the result, reporting every bad
 // field at once. Email, password and memberships are the service's to apply.
 func (c *UserChanges) apply(u *User, v *invalid) {
-	if c.Name != nil {
-		u.Name = strings.TrimSpace(*c.Name)
-	}
-	switch {
-	case u.Name == "":
-		v.blank("name")
-	case utf8.RuneCountInString(u.Name) > maxNameLen:
-		v.unacceptable("name", "is too long (maximum is 255 characters)")
-	case hasControl(u.Name):
-		v.malformed("name", u.Name)
-	}
+	setName(&u.Name, c.Name, v)
 	if c.Role != nil {
 		u.Role = *c.Role
 	}
@@ -152,12 +138,12 @@ func (c *UserChanges) apply(u *User, v *invalid) {
 	setBool(&u.SharedPhoneNumber, c.SharedPhoneNumber)
 	setBool(&u.Moderator, c.Moderator)
 	setBool(&u.OnlyPrivateComments, c.OnlyPrivateComments)
-	setText(&u.ExternalID, c.ExternalID, "external_id", v)
-	setText(&u.Alias, c.Alias, "alias", v)
-	setText(&u.Phone, c.Phone, "phone", v)
-	setText(&u.Notes, c.Notes, "notes", v)
-	setText(&u.Details, c.Details, "details", v)
-	setText(&u.Signature, c.Signature, "signature", v)
+	setText(&u.ExternalID, c.ExternalID, "external_id", lineText, v)
+	setText(&u.Alias, c.Alias, "alias", nameText, v)
+	setText(&u.Phone, c.Phone, "phone", lineText, v)
+	setText(&u.Notes, c.Notes, "notes", proseText, v)
+	setText(&u.Details, c.Details, "details", proseText, v)
+	setText(&u.Signature, c.Signature, "signature", proseText, v)
 	if c.Locale != nil {
 		if l := strings.TrimSpace(*c.Locale); LocaleID(l) != 0 {
 			u.Locale = l
@@ -182,23 +168,14 @@ func (c *UserChanges) apply(u *User, v *invalid) {
 	if c.CustomRoleID != nil {
 		u.CustomRoleID = *c.CustomRoleID
 	}
-	if c.Tags != nil {
-		u.Tags = normalizeTags(*c.Tags)
-	}
-	if c.UserFields != nil {
-		if u.UserFields == nil {
-			u.UserFields = map[string]any{}
-		}
-		for k, val := range c.UserFields {
-			u.UserFields[k] = val
-		}
-	}
+	setTags(&u.Tags, c.Tags, "tags", v)
+	mergeFields(&u.UserFields, c.UserFields, "user_fields", v)
 }
 
 // validEmail checks the email address syntax; the address must be bare, with
 // a dotted domain, as the real service requires.
 func validEmail(s string) bool {
-	if len(s) > 254 || invisible(s) {
+	if len(s) > maxEmailLen || invisible(s) {
 		return false
 	}
 	a, err := mail.ParseAddress(s)
@@ -226,47 +203,8 @@ func LocaleByID(id int) (string, bool) {
 	return "", false
 }
 
-func hasControl(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' || r == utf8.RuneError
-	}) >= 0
-}
-
-const maxTextLen = 64 << 10
-
-func setText(dst, src *string, field string, v *invalid) {
-	if src == nil {
-		return
-	}
-	s := strings.TrimSpace(*src)
-	switch {
-	case len(s) > maxTextLen:
-		v.unacceptable(field, "is too long")
-	case strings.ContainsRune(s, 0):
-		v.malformed(field, "")
-	default:
-		*dst = s
-	}
-}
-
 func setBool(dst, src *bool) {
 	if src != nil {
 		*dst = *src
 	}
-}
-
-// normalizeTags lower-cases tags, splits on spaces and drops repeats, as the
-// real service stores them.
-func normalizeTags(in []string) []string {
-	out := []string{}
-	seen := map[string]bool{}
-	for _, t := range in {
-		for _, f := range strings.Fields(strings.ToLower(t)) {
-			if !seen[f] {
-				seen[f] = true
-				out = append(out, f)
-			}
-		}
-	}
-	return out
 }

@@ -456,6 +456,10 @@ func (s *Service) checkEmail(ctx context.Context, tx Tx, userID int64, email str
 	if email == "" {
 		return
 	}
+	if problem := textProblem(email, lineText); problem != "" {
+		v.unacceptable("email", problem) // never echo invisible characters back
+		return
+	}
 	if !validEmail(email) {
 		v.malformed("email", email)
 		return
