@@ -61,7 +61,7 @@ func (s *Service) merge(ctx context.Context, tx Tx, sourceID, targetID int64) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNotOwner(src); err != nil {
+	if err := refuseOwner(src, ownerMerged); err != nil {
 		return nil, err
 	}
 	if err := mergeable(src, "You cannot merge "+src.Name); err != nil {
@@ -193,7 +193,7 @@ func (s *Service) eraseUser(ctx context.Context, tx Tx, a *Actor, id int64) (*Us
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNotOwner(old); err != nil {
+	if err := refuseOwner(old, ownerDeleted); err != nil {
 		return nil, err
 	}
 	now := s.Now()

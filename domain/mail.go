@@ -139,14 +139,9 @@ func (s *Service) RequestAgent(ctx context.Context, name, email string) error {
 	if err != nil {
 		return err
 	}
-	name, email = strings.TrimSpace(name), strings.TrimSpace(email)
+	email = strings.TrimSpace(email)
 	var v invalid
-	switch {
-	case name == "":
-		v.blank("name")
-	case hasControl(name):
-		v.malformed("name", name)
-	}
+	setName(&name, &name, &v)
 	if email != "" && !validEmail(email) {
 		v.malformed("email", email)
 	}

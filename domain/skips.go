@@ -34,7 +34,7 @@ func (s *Service) RecordSkip(ctx context.Context, ticketID int64, reason *string
 		v.unacceptable("ticket_id", "is required: the id of the skipped ticket")
 	}
 	sk := &Skip{UserID: a.ID, TicketID: ticketID}
-	setText(&sk.Reason, reason, "reason", &v)
+	setText(&sk.Reason, reason, "reason", proseText, &v)
 	if err := v.err(); err != nil {
 		return nil, err
 	}

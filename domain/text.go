@@ -100,9 +100,11 @@ func isJoiner(r rune) bool { return r == '\u200c' || r == '\u200d' }
 // joins reports whether a joiner between prev and the text after it may stay:
 // only in text read by people, and only between two visible characters.
 func joins(k textKind, prev rune, after string) bool {
-	next, _ := utf8.DecodeRuneInString(after)
-	visible := func(r rune) bool { return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.S) }
-	return k != lineText && visible(prev) && visible(next)
+	next, size := utf8.DecodeRuneInString(after)
+	visible := func(r rune) bool {
+		return r != utf8.RuneError && unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.S)
+	}
+	return k != lineText && size > 0 && visible(prev) && visible(next)
 }
 
 // setText applies a text change of kind k: trimmed, checked, then set.

@@ -245,7 +245,7 @@ func (s *Service) insertUser(ctx context.Context, tx Tx, c *UserChanges, owner b
 
 // UpdateUser changes the fields set in c. End users edit only themselves
 // and never their privileges; agents edit end users; admins edit everyone,
-// but nobody demotes or deactivates the account owner.
+// within the account owner's protection (owner.go).
 func (s *Service) UpdateUser(ctx context.Context, id int64, c UserChanges) (*User, error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -290,10 +290,7 @@ func (a *Actor) mayEdit(u *User, c *UserChanges) error {
 	default:
 		return errForbidden
 	}
-	if u.Owner && (c.Role != nil && *c.Role != Admin || c.Active != nil && !*c.Active) {
-		return &Error{Kind: Forbidden, Msg: "The account owner cannot be demoted or deactivated"}
-	}
-	return nil
+	return a.ownerRules(u, c)
 }
 
 func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChanges) (*User, error) {
@@ -388,7 +385,7 @@ func (s *Service) softDelete(ctx context.Context, tx Tx, a *Actor, id int64) (*U
 	if err != nil {
 		return nil, err
 	}
-	if err := checkNotOwner(old); err != nil {
+	if err := refuseOwner(old, ownerDeleted); err != nil {
 		return nil, err
 	}
 	if err := s.deactivate(ctx, tx, old); err != nil {
@@ -411,18 +408,6 @@ func (s *Service) deactivate(ctx context.Context, tx Tx, u *User) error {
 		return err
 	}
 	return tx.DeleteUserSessions(ctx, u.ID)
-}
-
-// errOwnerProtected refuses to delete, merge away or erase the account owner.
-var errOwnerProtected = &Error{Kind: Forbidden, Msg: "The account owner cannot be deleted"}
-
-// checkNotOwner is the one check that the account owner is never deleted,
-// merged into another user or permanently deleted.
-func checkNotOwner(u *User) error {
-	if u.Owner {
-		return errOwnerProtected
-	}
-	return nil
 }
 
 // checkSeat refuses a change that makes u take an agent seat (a new agent

@@ -1,0 +1,353 @@
+package deskgate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/deskgate/deskgate/domain"
+	"github.com/google/go-cmp/cmp"
+)
+
+// Regression tests for issue 7's input defects, each through the real
+// handler, each with a table of hostile values rather than one example.
+
+// legacyNames lists the user names of a legacy list response.
+func legacyNames(t *testing.T, r response) []string {
+	t.Helper()
+	legacyWant(t, r, http.StatusOK)
+	var out []string
+	for _, m := range regexp.MustCompile(`<user>\s*(?:<[^n][^>]*>[^<]*</[^>]*>\s*)*<name>([^<]*)</name>`).FindAllSubmatch(r.body, -1) {
+		var s string
+		if err := xml.Unmarshal([]byte("<n>"+string(m[1])+"</n>"), &s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// TestSearchMatchesLiterally: a legacy query is text, never a pattern. A
+// NUL byte once cut the pattern short and listed every user; %, _ and \
+// are LIKE wildcards and escapes. Every query here must find exactly the
+// users whose name holds it, ASCII case folded.
+func TestSearchMatchesLiterally(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	for _, name := range []string{"100% Sure", "snake_case Sam", `Back\slash Bo`, "O'Brien", "Plain Person", "Zoë Ünal"} {
+		s.addUser(name, "", domain.EndUser, "")
+	}
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"\x00", nil},
+		{"%00", nil}, // the three characters, not a NUL
+		{"a\x00", nil},
+		{"\x00%", nil},
+		{"%", []string{"100% Sure"}},
+		{"%%", nil},
+		{"_", []string{"snake_case Sam"}},
+		{"e_c", []string{"snake_case Sam"}},
+		{"s_m", nil},
+		{`\`, []string{`Back\slash Bo`}},
+		{`\%`, nil},
+		{`k\s`, []string{`Back\slash Bo`}},
+		{"'", []string{"O'Brien"}},
+		{"' OR 1=1 --", nil},
+		{"\x01", nil},
+		{"n\tS", nil},
+		{"\u200b", nil},
+		{"*", nil},
+		{"[a-z]", nil},
+		{"PLAIN", []string{"Plain Person"}},
+		{"zoë", []string{"Zoë Ünal"}},
+		{"on", []string{"Plain Person"}},
+	} {
+		t.Run(fmt.Sprintf("%q", tc.query), func(t *testing.T) {
+			got := legacyNames(t, s.do(owner, "GET", "/users.xml?query="+url.QueryEscape(tc.query), "", ""))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("query %q found %q, want %q", tc.query, got, tc.want)
+			}
+		})
+	}
+}
+
+// hostileText are values the one text rule refuses in every field: control
+// characters and invisible formatting characters.
+var hostileText = []struct{ name, value string }{
+	{"zero-width space", "Ann\u200bSmith"},
+	{"zero-width joiner at the end", "Ann Smith\u200d"},
+	{"right-to-left override", "Ann\u202eSmith"},
+	{"left-to-right isolate", "Ann\u2066Smith\u2069"},
+	{"byte-order mark", "\ufeffAnn"},
+	{"word joiner", "Ann\u2060Smith"},
+	{"soft hyphen", "Ann\u00adSmith"},
+	{"Arabic letter mark", "Ann\u061cSmith"},
+	{"tag character", "Ann\U000E0041"},
+	{"line separator", "Ann\u2028Smith"},
+	{"next line (C1 control)", "Ann\u0085Smith"},
+	{"private use", "Ann\ue000Smith"},
+	{"Hangul filler", "Ann\u3164Smith"},
+	{"replacement character", "Ann\ufffdSmith"},
+	{"unassigned", "Ann\U000E0080"},
+	{"noncharacter", "Ann\ufdd0"},
+}
+
+// hostileLine are refused in one-line fields but not in notes.
+var hostileLine = []struct{ name, value string }{
+	{"newline", "Ann\nSmith"},
+	{"tab", "Ann\tSmith"},
+}
+
+// jsonString is s as a JSON string literal.
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// xmlText is s escaped for XML character data.
+func xmlText(s string) string {
+	var b bytes.Buffer
+	xml.EscapeText(&b, []byte(s))
+	return b.String()
+}
+
+// TestTextRule: one rule in the domain decides what text may be stored, for
+// every text field of users, groups and organizations, on both protocols.
+func TestTextRule(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	user := s.addUser("Target User", "target@example.com", domain.Agent, "")
+	group := s.addGroups("Target Group")[0]
+	org, err := s.svc.CreateOrganization(v2AdminCtx(), domain.OrganizationChanges{Name: ptr("Target Org")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.do(owner, "GET", "/users/1.xml", "", "") // the owner's first sign-in, recorded before any snapshot
+	type field struct {
+		name     string
+		multi    bool // a multi-line field: newlines and tabs allowed
+		list     bool // a tag list: any white space separates tags, as the real service splits them
+		protocol string
+		method   string
+		path     string
+		body     func(v string) string
+	}
+	v2User := func(key string) func(string) string {
+		return func(v string) string { return `{"user":{"name":"X","` + key + `":` + jsonString(v) + `}}` }
+	}
+	fields := []field{
+		{"legacy create name", false, false, "legacy", "POST", "/users.xml", func(v string) string { return "<user><name>" + xmlText(v) + "</name></user>" }},
+		{"legacy update name", false, false, "legacy", "PUT", fmt.Sprintf("/users/%d.xml", user), func(v string) string { return "<user><name>" + xmlText(v) + "</name></user>" }},
+		{"legacy email", false, false, "legacy", "POST", "/users.xml", func(v string) string {
+			return "<user><name>X</name><email>" + xmlText(strings.ReplaceAll(v, "Ann", "ann@")+".example.com") + "</email></user>"
+		}},
+		{"v2 user name", false, false, "v2", "POST", "/api/v2/users", func(v string) string { return `{"user":{"name":` + jsonString(v) + `}}` }},
+		{"v2 user email", false, false, "v2", "POST", "/api/v2/users", func(v string) string {
+			return `{"user":{"name":"X","email":` + jsonString(strings.ReplaceAll(v, "Ann", "ann@")+".example.com") + `}}`
+		}},
+		{"v2 user alias", false, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), v2User("alias")},
+		{"v2 user phone", false, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), v2User("phone")},
+		{"v2 user external_id", false, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), v2User("external_id")},
+		{"v2 user notes", true, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), v2User("notes")},
+		{"v2 user details", true, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), v2User("details")},
+		{"v2 user signature", true, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), v2User("signature")},
+		{"v2 user tags", false, true, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), func(v string) string { return `{"user":{"tags":[` + jsonString(v) + `]}}` }},
+		{"v2 user field value", true, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), func(v string) string { return `{"user":{"user_fields":{"f":` + jsonString(v) + `}}}` }},
+		{"v2 group name", false, false, "v2", "PUT", fmt.Sprintf("/api/v2/groups/%d", group), func(v string) string { return `{"group":{"name":` + jsonString(v) + `}}` }},
+		{"v2 group description", true, false, "v2", "POST", "/api/v2/groups", func(v string) string { return `{"group":{"name":"G","description":` + jsonString(v) + `}}` }},
+		{"v2 organization name", false, false, "v2", "POST", "/api/v2/organizations", func(v string) string { return `{"organization":{"name":` + jsonString(v) + `}}` }},
+		{"v2 organization details", true, false, "v2", "PUT", fmt.Sprintf("/api/v2/organizations/%d", org.ID), func(v string) string { return `{"organization":{"details":` + jsonString(v) + `}}` }},
+		{"v2 organization domain", false, true, "v2", "PUT", fmt.Sprintf("/api/v2/organizations/%d", org.ID), func(v string) string { return `{"organization":{"domain_names":[` + jsonString(v) + `]}}` }},
+	}
+	refused := func(t *testing.T, f field, value string) response {
+		t.Helper()
+		ct := "application/json"
+		if f.protocol == "legacy" {
+			ct = legacyXMLType
+		}
+		before := s.v2Snapshot()
+		r := s.do(owner, f.method, f.path, ct, f.body(value))
+		ok := f.protocol == "v2" && isV2Error(r.body) || f.protocol == "legacy" && bytes.Contains(r.body, []byte("<errors>"))
+		if r.status != http.StatusUnprocessableEntity && r.status != http.StatusBadRequest || !ok {
+			t.Errorf("%q: %d %s", value, r.status, r.body)
+		}
+		if after := s.v2Snapshot(); after != before {
+			t.Errorf("%q was written:\n%s", value, cmp.Diff(before, after))
+		}
+		return r
+	}
+	for _, f := range fields {
+		t.Run(f.name, func(t *testing.T) {
+			for _, h := range hostileText {
+				if !f.list || !strings.ContainsFunc(h.value, unicode.IsSpace) {
+					refused(t, f, h.value)
+				}
+			}
+			for _, h := range hostileLine {
+				if !f.multi && !f.list {
+					refused(t, f, h.value)
+				}
+			}
+		})
+	}
+	golden(t, "legacy/error_422_invisible_character.golden", refused(t, fields[0], "Ann\u202eSmith").dump())
+	golden(t, "v2/error_422_invisible_character.golden", v2dump(refused(t, fields[4], "Ann\u200bSmith")))
+
+	t.Run("length caps", func(t *testing.T) {
+		long := strings.Repeat("é", 256) // 256 characters, 512 bytes
+		refused(t, fields[0], long)
+		refused(t, fields[3], long)
+		refused(t, fields[13], long)
+		refused(t, fields[15], long)
+		refused(t, fields[7], long)
+		refused(t, fields[8], strings.Repeat("n", 64<<10+1))
+		refused(t, fields[4], strings.Repeat("a", 250)+"Ann") // an email of 254+ bytes
+		v2Want(t, s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"`+long[2:]+`"}}`), http.StatusCreated)
+	})
+
+	t.Run("what people write is kept", func(t *testing.T) {
+		for _, name := range []string{
+			"محمد\u200cرضا",                  // Persian: a zero-width non-joiner between two letters
+			"Ana \U0001F469\u200d\U0001F4BB", // an emoji sequence joined by a zero-width joiner
+			"Zoë Ünal-李小龍",
+			"Åsa\u00a0Öberg", // a no-break space
+		} {
+			r := s.do(owner, "POST", "/users.xml", legacyXMLType, "<user><name>"+xmlText(name)+"</name></user>")
+			legacyWant(t, r, http.StatusCreated)
+			if got := readLegacy(t, r).Name; got != name {
+				t.Errorf("legacy kept %q as %q", name, got)
+			}
+			r = s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":`+jsonString(name)+`,"notes":"line one\n\tline two"}}`)
+			v2Want(t, r, http.StatusCreated)
+			var got struct{ User struct{ Name, Notes string } }
+			v2Decode(t, r, &got)
+			if got.User.Name != name || got.User.Notes != "line one\n\tline two" {
+				t.Errorf("v2 kept %q as %q, notes %q", name, got.User.Name, got.User.Notes)
+			}
+		}
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestOwnerProtection: nobody but the owner changes the owner's password,
+// email or identities; nobody, the owner included, deletes, deactivates,
+// suspends or re-roles the owner; on both protocols, and nothing is written.
+func TestOwnerProtection(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	ada := creds{"ada@example.com", "ada-admin-pass"}
+	s.addUser("Ada Admin", ada.user, domain.Admin, ada.pass)
+	s.do(owner, "GET", "/users/1.xml", "", "") // first sign-ins, recorded before any snapshot
+	s.do(ada, "GET", "/users/1.xml", "", "")
+	const legacyOwner, v2Owner = "/users/1.xml", "/api/v2/users/1"
+	for _, tc := range []struct {
+		name         string
+		actor        creds
+		method, path string
+		body         string
+		golden       string // one per message and protocol
+	}{
+		{"admin sets the owner's password (legacy)", ada, "PUT", legacyOwner, `<user><password>taken-over-1</password></user>`, "legacy/error_403_owner_credentials.golden"},
+		{"admin sets the owner's email (legacy)", ada, "PUT", legacyOwner, `<user><email>attacker@example.com</email></user>`, ""},
+		{"admin adds an email to the owner (v2)", ada, "PUT", v2Owner, `{"user":{"email":"attacker@example.com"}}`, "v2/error_403_owner_credentials.golden"},
+		{"admin demotes the owner (legacy)", ada, "PUT", legacyOwner, `<user><roles>4</roles></user>`, "legacy/error_403_owner_role.golden"},
+		{"admin makes the owner an end user (v2)", ada, "PUT", v2Owner, `{"user":{"role":"end-user"}}`, ""},
+		{"admin gives the owner a custom role (v2)", ada, "PUT", v2Owner, `{"user":{"custom_role_id":7}}`, ""},
+		{"admin deactivates the owner (legacy)", ada, "PUT", legacyOwner, `<user><is-active>false</is-active></user>`, ""},
+		{"admin suspends the owner (v2)", ada, "PUT", v2Owner, `{"user":{"suspended":true}}`, "v2/error_403_owner_suspended.golden"},
+		{"admin deletes the owner (legacy)", ada, "DELETE", legacyOwner, ``, ""},
+		{"admin deletes the owner (v2)", ada, "DELETE", v2Owner, ``, ""},
+		{"owner suspends itself (v2)", owner, "PUT", v2Owner, `{"user":{"suspended":true}}`, ""},
+		{"owner demotes itself (legacy)", owner, "PUT", legacyOwner, `<user><roles>0</roles></user>`, ""},
+		{"owner demotes itself (v2)", owner, "PUT", v2Owner, `{"user":{"role":"agent"}}`, ""},
+		{"owner deactivates itself (legacy)", owner, "PUT", legacyOwner, `<user><is-active>false</is-active></user>`, ""},
+		{"owner deletes itself (legacy)", owner, "DELETE", legacyOwner, ``, ""},
+		{"owner deletes itself (v2)", owner, "DELETE", v2Owner, ``, "v2/error_403_owner_deleted.golden"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ct := legacyXMLType
+			if strings.HasPrefix(tc.path, "/api/v2/") {
+				ct = "application/json"
+			}
+			before := s.v2Snapshot()
+			r := s.do(tc.actor, tc.method, tc.path, ct, tc.body)
+			if r.status != http.StatusForbidden || !strings.Contains(string(r.body), "account owner") {
+				t.Errorf("%d %s", r.status, r.body)
+			}
+			if after := s.v2Snapshot(); after != before {
+				t.Errorf("written:\n%s", cmp.Diff(before, after))
+			}
+			switch {
+			case tc.golden == "":
+			case ct == legacyXMLType:
+				golden(t, tc.golden, r.dump())
+			default:
+				golden(t, tc.golden, v2dump(r))
+			}
+		})
+	}
+	// The owner's password still works: the refusal wrote nothing.
+	legacyWant(t, s.do(creds{ownerEmail, ownerPassword}, "GET", "/users/1.xml", "", ""), http.StatusOK)
+
+	t.Run("what stays allowed", func(t *testing.T) {
+		legacyWant(t, s.do(ada, "PUT", legacyOwner, legacyXMLType, `<user><name>Olive Owner</name></user>`), http.StatusOK)
+		v2Want(t, s.do(ada, "PUT", v2Owner, "application/json", `{"user":{"suspended":false,"role":"admin","notes":"the boss"}}`), http.StatusOK)
+		legacyWant(t, s.do(owner, "PUT", legacyOwner, legacyXMLType, `<user><password>owner-secret-2</password><email>olive@example.com</email></user>`), http.StatusOK)
+		legacyWant(t, s.do(creds{"olive@example.com", "owner-secret-2"}, "GET", "/users/1.xml", "", ""), http.StatusOK)
+	})
+}
+
+// TestSuspendedUserCannotAuthenticate: suspension refuses every credential
+// on both protocols from the next request on, though the credentials were
+// just checked and remembered.
+func TestSuspendedUserCannotAuthenticate(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	sue := creds{"sue@example.com", "sue-agent-pass"}
+	id := s.addUser("Sue Agent", sue.user, domain.Agent, sue.pass)
+	const token = "sue-api-token-0123456789"
+	if err := s.db.InTx(context.Background(), func(tx domain.Tx) error {
+		return tx.AddToken(context.Background(), id, domain.HashToken(token), s.clock.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sueToken := creds{sue.user + "/token", token}
+	requests := []struct {
+		name string
+		c    creds
+		path string
+	}{
+		{"legacy password", sue, "/users.xml"},
+		{"legacy token", sueToken, "/users.xml"},
+		{"v2 password", sue, "/api/v2/users/me"},
+		{"v2 token", sueToken, fmt.Sprintf("/api/v2/users/%d", id)},
+	}
+	want := func(status int) {
+		t.Helper()
+		for _, rq := range requests {
+			r := s.do(rq.c, "GET", rq.path, "", "")
+			if status == http.StatusOK && r.status != http.StatusOK {
+				t.Errorf("%s: %d, want 200", rq.name, r.status)
+			}
+			// /users/me answers anonymous callers 200 with a placeholder.
+			if status == http.StatusUnauthorized && r.status != http.StatusUnauthorized && !bytes.Contains(r.body, []byte("Anonymous user")) {
+				t.Errorf("%s: %d %s, want refused", rq.name, r.status, r.body)
+			}
+		}
+	}
+	want(http.StatusOK) // and now remembered
+	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", id), "application/json", `{"user":{"suspended":true}}`), http.StatusOK)
+	want(http.StatusUnauthorized)
+	golden(t, "legacy/auth_suspended_user.golden", s.do(sue, "GET", "/users.xml", "", "").dump())
+	golden(t, "v2/error_401_suspended_user.golden", v2dump(s.do(sueToken, "GET", "/api/v2/users/1", "", "")))
+	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", id), "application/json", `{"user":{"suspended":false}}`), http.StatusOK)
+	want(http.StatusOK)
+}
