@@ -78,8 +78,14 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	if opts.Metrics != nil && opts.ServeMetrics {
 		r.Handle("/metrics", loopbackOnly(opts.Metrics.Handler())).Methods(http.MethodGet)
 	}
-	xmlapi.New(svc, base, log).Routes(r)
-	jsonapi.New(svc, base, log, opts.EventKeepAlive).Routes(r)
+	legacy, v2 := xmlapi.New(svc, base, log), jsonapi.New(svc, base, log, opts.EventKeepAlive)
+	legacy.Routes(r)
+	v2.Routes(r)
+	plain405 := func(w http.ResponseWriter, _ *http.Request) {
+		text(w, http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed))
+	}
+	r.NotFoundHandler = byProtocol(v2.NotFound, legacy.NotFound, http.NotFound)
+	r.MethodNotAllowedHandler = withAllow(r, byProtocol(v2.MethodNotAllowed, legacy.MethodNotAllowed, plain405))
 	var h http.Handler = r
 	observed := observe.Config{Log: log, Metrics: opts.Metrics, Now: svc.Now}
 	if opts.Journal != nil {
@@ -111,6 +117,40 @@ func loopbackOnly(next http.Handler) http.Handler {
 			http.NotFound(w, r)
 			return
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// byProtocol picks, by path prefix, the API whose format answers what the
+// router answers itself (404, 405): the one place that decides it.
+func byProtocol(v2, legacy, other http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == "/api/v2" || strings.HasPrefix(p, "/api/v2/"):
+			v2(w, r)
+		case p == "/users" || p == "/users.xml" || strings.HasPrefix(p, "/users/"):
+			legacy(w, r)
+		default:
+			other(w, r)
+		}
+	})
+}
+
+// withAllow sets the Allow header a 405 must carry: the methods some route
+// of router takes for the request's path.
+func withAllow(router *mux.Router, next http.Handler) http.Handler {
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range methods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			var match mux.RouteMatch
+			if router.Match(probe, &match) && match.MatchErr == nil {
+				allow = append(allow, m)
+			}
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		next.ServeHTTP(w, r)
 	})
 }

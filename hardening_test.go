@@ -351,3 +351,163 @@ func TestSuspendedUserCannotAuthenticate(t *testing.T) {
 	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", id), "application/json", `{"user":{"suspended":false}}`), http.StatusOK)
 	want(http.StatusOK)
 }
+
+// TestRouterAnswersInTheProtocol: what the router answers itself (an
+// unknown path, a malformed id, a wrong method) is in the format of the API
+// the path belongs to, and a 405 names the methods the path takes.
+func TestRouterAnswersInTheProtocol(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	for _, tc := range []struct {
+		method, path string
+		want         int
+		allow        string
+	}{
+		{"GET", "/api/v2/users/abc.json", 404, ""},
+		{"GET", "/api/v2/users/abc", 404, ""},
+		{"GET", "/api/v2/users/-1.json", 404, ""},
+		{"GET", "/api/v2/users/-1", 404, ""},
+		{"GET", "/api/v2/users/1.5.json", 404, ""},
+		{"GET", "/api/v2/users/1.5", 404, ""},
+		{"GET", "/api/v2/users/1e3", 404, ""},
+		{"GET", "/api/v2/users/0x10", 404, ""},
+		{"GET", "/api/v2/users/%20", 404, ""},
+		{"GET", "/api/v2/users/%00", 404, ""},
+		{"PUT", "/api/v2/users/abc.json", 404, ""},
+		{"DELETE", "/api/v2/groups/-1", 404, ""},
+		{"GET", "/api/v2/users/1/group_memberships/x", 404, ""},
+		{"GET", "/api/v2/tickets.json", 404, ""},
+		{"GET", "/api/v2/users/1/nothing", 404, ""},
+		{"GET", "/api/v2", 404, ""},
+		{"GET", "/api/v2/", 404, ""},
+		{"PATCH", "/api/v2/users/1.json", 405, "GET, PUT, DELETE"},
+		{"POST", "/api/v2/users/1", 405, "GET, PUT, DELETE"},
+		{"DELETE", "/api/v2/users", 405, "GET, POST"},
+		{"PUT", "/api/v2/users/count.json", 405, "GET"},
+		{"POST", "/api/v2/users/1/group_memberships/2/make_default", 405, "PUT"},
+		{"GET", "/users/abc.xml", 404, ""},
+		{"GET", "/users/-1.xml", 404, ""},
+		{"GET", "/users/1.5.xml", 404, ""},
+		{"DELETE", "/users/x.xml", 404, ""},
+		{"GET", "/users/1.json", 404, ""},
+		{"GET", "/users", 404, ""},
+		{"GET", "/users/", 404, ""},
+		{"PATCH", "/users.xml", 405, "GET, POST"},
+		{"DELETE", "/users.xml", 405, "GET, POST"},
+		{"POST", "/users/1.xml", 405, "GET, PUT, DELETE"},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			for _, c := range []creds{owner, {}} {
+				r := s.do(c, tc.method, tc.path, "", "")
+				v2 := strings.HasPrefix(tc.path, "/api/v2")
+				if r.status != tc.want || r.header.Get("Allow") != tc.allow {
+					t.Errorf("%d Allow %q, want %d Allow %q: %s", r.status, r.header.Get("Allow"), tc.want, tc.allow, r.body)
+				}
+				if v2 && (!isV2Error(r.body) || r.header.Get("Content-Type") != "application/json; charset=utf-8") ||
+					!v2 && (!bytes.Contains(r.body, []byte("<errors>")) || r.header.Get("Content-Type") != "application/xml; charset=utf-8") {
+					t.Errorf("not in the protocol's format: %s %s", r.header.Get("Content-Type"), r.body)
+				}
+			}
+		})
+	}
+	golden(t, "v2/error_404_unknown_endpoint.golden", v2dump(s.do(owner, "GET", "/api/v2/users/abc.json", "", "")))
+	golden(t, "v2/error_405_method_not_allowed.golden", v2dump(s.do(owner, "PATCH", "/api/v2/users/1.json", "", "")))
+	golden(t, "legacy/error_404_unknown_path.golden", s.do(owner, "GET", "/users/abc.xml", "", "").dump())
+	golden(t, "legacy/error_405_method_not_allowed.golden", s.do(owner, "PATCH", "/users.xml", "", "").dump())
+	// Outside both APIs the answers stay plain, the 405 with its Allow too.
+	if r := s.do(owner, "POST", "/healthz", "", ""); r.status != 405 || r.header.Get("Allow") != "GET" {
+		t.Errorf("POST /healthz: %d Allow %q", r.status, r.header.Get("Allow"))
+	}
+	if r := s.do(owner, "GET", "/nothing", "", ""); r.status != 404 {
+		t.Errorf("GET /nothing: %d", r.status)
+	}
+}
+
+// TestContentTypes: a v2 body must be declared JSON; a legacy body XML or
+// undeclared. Form types, which a cross-site HTML form can send with a
+// browser's cached credentials, are refused by both, and nothing is written.
+func TestContentTypes(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	s.do(owner, "GET", "/users/1.xml", "", "") // the owner's first sign-in, recorded before any snapshot
+	forms := []string{"text/plain", "text/plain; charset=utf-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "TEXT/PLAIN"}
+	for _, tc := range []struct {
+		api, method, path, body string
+		refused, accepted       []string
+	}{
+		{"v2", "POST", "/api/v2/users", `{"user":{"name":"Eve"}}`,
+			append([]string{"", "application/xml", "text/json", "application/json-patch+json", "application/jsonx", "application/json;;", "json"}, forms...),
+			[]string{"application/json", "application/json; charset=utf-8", "Application/JSON"}},
+		{"v2", "PUT", "/api/v2/users/1", `{"user":{"notes":"changed"}}`, append([]string{""}, forms...), nil},
+		{"v2", "POST", "/api/v2/groups", `{"group":{"name":"Eve's"}}`, forms, nil},
+		{"legacy", "POST", "/users.xml", `<user><name>Eve</name></user>`,
+			append([]string{"application/json", "text/html", "application/xml;;"}, forms...),
+			[]string{"", "application/xml", "text/xml", "text/xml; charset=utf-8", "application/xml; charset=ISO-8859-1"}},
+		{"legacy", "PUT", "/users/1.xml", `<user><name>Eve</name></user>`, forms, nil},
+	} {
+		t.Run(tc.api+" "+tc.method+" "+tc.path, func(t *testing.T) {
+			for _, ct := range tc.refused {
+				before := s.v2Snapshot()
+				r := s.do(owner, tc.method, tc.path, ct, tc.body)
+				ok := tc.api == "v2" && isV2Error(r.body) || tc.api == "legacy" && bytes.Contains(r.body, []byte("<errors>"))
+				if r.status != http.StatusUnsupportedMediaType || !ok {
+					t.Errorf("Content-Type %q: %d %s", ct, r.status, r.body)
+				}
+				if s.v2Snapshot() != before {
+					t.Errorf("Content-Type %q: written", ct)
+				}
+			}
+			for _, ct := range tc.accepted {
+				if r := s.do(owner, tc.method, tc.path, ct, tc.body); r.status != http.StatusCreated {
+					t.Errorf("Content-Type %q: %d %s", ct, r.status, r.body)
+				}
+			}
+		})
+	}
+	golden(t, "v2/error_415_text_plain.golden", v2dump(s.do(owner, "POST", "/api/v2/users", "text/plain", `{"user":{"name":"Eve"}}`)))
+	golden(t, "legacy/error_415_form.golden", s.do(owner, "POST", "/users.xml", "application/x-www-form-urlencoded", `<user><name>Eve</name></user>`).dump())
+}
+
+// TestStrictJSON: what encoding/json would let through silently is a 400 or
+// 422 in the v2 shape, and nothing is written.
+func TestStrictJSON(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	s.do(owner, "GET", "/users/1.xml", "", "") // the owner's first sign-in, recorded before any snapshot
+	deep := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
+	for _, tc := range []struct{ name, body string }{
+		{"duplicate key", `{"user":{"name":"a","name":"b"}}`},
+		{"duplicate key, other case", `{"user":{"name":"a","NAME":"b"}}`},
+		{"duplicate role smuggles admin", `{"user":{"name":"a","role":"end-user","role":"admin"}}`},
+		{"duplicate wrapper", `{"user":{"name":"a"},"user":{"role":"admin"}}`},
+		{"duplicate custom field", `{"user":{"name":"a","user_fields":{"k":1,"k":2}}}`},
+		{"trailing word", `{"user":{"name":"a"}} x`},
+		{"trailing document", `{"user":{"name":"a"}}{"user":{"name":"b"}}`},
+		{"trailing bracket", `{"user":{"name":"a"}}]`},
+		{"number for a string", `{"user":{"name":5}}`},
+		{"number for an email", `{"user":{"name":"a","email":1}}`},
+		{"string for a number", `{"user":{"name":"a","organization_id":"1"}}`},
+		{"string for a bool", `{"user":{"name":"a","verified":"true"}}`},
+		{"object for a string", `{"user":{"name":{"first":"a"}}}`},
+		{"array for a string", `{"user":{"name":["a"]}}`},
+		{"nested past the bound", `{"user":{"name":"a","user_fields":{"k":[[[[[[[1]]]]]]]}}}`},
+		{"nested ten thousand deep", `{"user":{"name":"a","user_fields":{"k":` + deep + `}}}`},
+		{"name over its cap", `{"user":{"name":"` + strings.Repeat("a", 256) + `"}}`},
+		{"email over its cap", `{"user":{"name":"a","email":"` + strings.Repeat("a", 250) + `@example.com"}}`},
+		{"notes over their cap", `{"user":{"name":"a","notes":"` + strings.Repeat("a", 64<<10+1) + `"}}`},
+		{"NUL in a name", `{"user":{"name":"a\u0000b"}}`},
+		{"lone surrogate", `{"user":{"name":"a\ud800b"}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.v2Snapshot()
+			r := s.do(owner, "POST", "/api/v2/users", "application/json", tc.body)
+			if r.status != http.StatusBadRequest && r.status != http.StatusUnprocessableEntity || !isV2Error(r.body) {
+				t.Errorf("%d %s", r.status, r.body)
+			}
+			if s.v2Snapshot() != before {
+				t.Error("written")
+			}
+		})
+	}
+	golden(t, "v2/error_400_duplicate_key.golden", v2dump(s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"a","role":"end-user","role":"admin"}}`)))
+	golden(t, "v2/error_400_nested_too_deep.golden", v2dump(s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"a","user_fields":{"k":`+deep+`}}}`)))
+	// Within the bound, custom fields nest as deep as clients send them.
+	v2Want(t, s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"a","user_fields":{"k":[[1]]}}}`), http.StatusCreated)
+}

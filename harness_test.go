@@ -237,7 +237,7 @@ func (r response) dump() []byte {
 	var keys []string
 	for k := range r.header {
 		switch k {
-		case "Content-Type", "Location", "Www-Authenticate", "Retry-After", "X-Rate-Limit", "X-Rate-Limit-Remaining":
+		case "Allow", "Content-Type", "Location", "Www-Authenticate", "Retry-After", "X-Rate-Limit", "X-Rate-Limit-Remaining":
 			keys = append(keys, k)
 		}
 	}

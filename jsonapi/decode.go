@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -51,13 +52,19 @@ func badBody(msg string) error {
 // decode reads a JSON body wrapped under key ({"user": {…}}) into dst; an
 // empty key reads a bare object ({"password": …}). A value of the wrong type
 // names the attribute, as the real service does. An anonymous caller's body
-// is never parsed.
+// is never parsed, nor one not declared as JSON.
 func decode(r *http.Request, key string, dst any) error {
 	if err := domain.Authenticated(r.Context()); err != nil {
 		return err
 	}
+	if err := checkMediaType(r); err != nil {
+		return err
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
+		return err
+	}
+	if err := checkStructure(body); err != nil {
 		return err
 	}
 	var wrapper map[string]json.RawMessage
@@ -84,6 +91,85 @@ func decode(r *http.Request, key string, dst any) error {
 		return badBody(`"` + key + `" must be a JSON object: ` + jsonProblem(err))
 	}
 	return nil
+}
+
+// mediaTypeError is a body declared as something other than JSON.
+type mediaTypeError struct{ got string }
+
+func (e *mediaTypeError) Error() string { return "unsupported media type " + e.got }
+
+// checkMediaType requires Content-Type: application/json (parameters such as
+// charset allowed), as the real service documents for every body. Besides
+// telling clients what went wrong, it closes a door: text/plain,
+// multipart/form-data and application/x-www-form-urlencoded are what a
+// cross-site HTML form can send with a browser's cached Basic credentials,
+// and no form can send application/json.
+func checkMediaType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		if err != nil && ct != "" {
+			mt = "an unreadable Content-Type"
+		}
+		return &mediaTypeError{got: mt}
+	}
+	return nil
+}
+
+// maxDepth bounds nesting: {"user": {"user_fields": {"key": […]}}} is four
+// deep, and no request the API reads goes further.
+const maxDepth = 8
+
+// checkStructure walks the body's tokens once before decoding and refuses
+// what encoding/json lets through: a repeated key, where the last copy would
+// silently win (so a check of one copy could be bypassed by the other; keys
+// are compared case-insensitively, as encoding/json matches them), and
+// nesting deeper than maxDepth. Syntax errors are left to the decode that
+// follows, which reports them with their position.
+func checkStructure(body []byte) error {
+	type container struct {
+		object  bool
+		wantKey bool
+		keys    map[string]bool
+	}
+	var stack []*container
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].wantKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber() // no float conversion of numbers nobody reads here
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		if n := len(stack); n > 0 && stack[n-1].wantKey {
+			if key, ok := tok.(string); ok {
+				top := stack[n-1]
+				if top.keys[strings.ToLower(key)] {
+					return badBody(`The key "` + key + `" appears more than once in one object; send each key once`)
+				}
+				top.keys[strings.ToLower(key)] = true
+				top.wantKey = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			if len(stack) == maxDepth {
+				return badBody("The body is nested more than " + strconv.Itoa(maxDepth) + " levels deep")
+			}
+			obj := tok == json.Delim('{')
+			stack = append(stack, &container{object: obj, wantKey: obj, keys: map[string]bool{}})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 func wantType(goType string) string {

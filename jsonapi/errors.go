@@ -45,7 +45,12 @@ type errorBody struct {
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var tooBig *http.MaxBytesError
 	var attr *attributeError
+	var media *mediaTypeError
 	switch {
+	case errors.As(err, &media):
+		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "UnsupportedMediaType",
+			Description: "Send the body as JSON with Content-Type: application/json (got " + orNone(media.got) + ")"})
+		return
 	case errors.As(err, &tooBig):
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "RequestEntityTooLarge", Description: "The body is larger than 1 MiB"})
 		return
@@ -134,4 +139,25 @@ func itemError(t domain.JobType, e *domain.Error) (code, details string) {
 		code = "RecordInvalid"
 	}
 	return code, details
+}
+
+func orNone(mediaType string) string {
+	if mediaType == "" {
+		return "none"
+	}
+	return mediaType
+}
+
+// NotFound answers a path no v2 route serves (malformed ids included: routes
+// admit digits only) with the body the real service sends for an unknown
+// endpoint.
+func (h *Handler) NotFound(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusNotFound, errorBody{Error: "InvalidEndpoint", Description: "Not found"})
+}
+
+// MethodNotAllowed answers a method the path does not take; the router has
+// set the Allow header to the methods it does.
+func (h *Handler) MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "MethodNotAllowed",
+		Description: r.Method + " is not allowed on this path; it takes " + w.Header().Get("Allow")})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -27,6 +28,31 @@ func badRequest(msg string) error { return &domain.Error{Kind: domain.BadRequest
 type document struct {
 	user   *etree.Element
 	groups *etree.Element
+}
+
+// mediaTypeError is a body declared as something other than XML.
+type mediaTypeError struct{ got string }
+
+func (e *mediaTypeError) Error() string { return "unsupported media type " + e.got }
+
+// checkMediaType accepts what old integrations send: application/xml,
+// text/xml, or no Content-Type at all. Everything else is refused, form types
+// above all (application/x-www-form-urlencoded, multipart/form-data,
+// text/plain): a cross-site HTML form can send those with a browser's cached
+// Basic credentials, and it cannot send an XML type.
+func checkMediaType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil:
+		return &mediaTypeError{got: "an unreadable Content-Type"}
+	case mt != "application/xml" && mt != "text/xml":
+		return &mediaTypeError{got: mt}
+	}
+	return nil
 }
 
 // readDocument parses the body. etree accepts any number of roots, stray

@@ -27,8 +27,13 @@ var status = map[domain.Kind]int{
 // invalid field, in Rails' full-message style, or the error's message.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
+	var media *mediaTypeError
+	switch {
+	case errors.As(err, &tooBig):
 		writeErrors(w, http.StatusRequestEntityTooLarge, "The body is larger than 1 MiB.")
+		return
+	case errors.As(err, &media):
+		writeErrors(w, http.StatusUnsupportedMediaType, "Send the body as XML with Content-Type: application/xml (got "+media.got+").")
 		return
 	}
 	e := domain.AsError(err)
@@ -65,4 +70,16 @@ func writeErrors(w http.ResponseWriter, code int, msgs ...string) {
 	}
 	b.close("errors")
 	b.send(w, code)
+}
+
+// NotFound answers a path no legacy route serves (malformed ids included:
+// routes admit digits only).
+func (h *Handler) NotFound(w http.ResponseWriter, _ *http.Request) {
+	writeErrors(w, http.StatusNotFound, "No such page. The legacy API serves /users.xml and /users/{id}.xml.")
+}
+
+// MethodNotAllowed answers a method the path does not take; the router has
+// set the Allow header to the methods it does.
+func (h *Handler) MethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeErrors(w, http.StatusMethodNotAllowed, r.Method+" is not allowed on this path; it takes "+w.Header().Get("Allow")+".")
 }

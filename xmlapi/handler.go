@@ -181,9 +181,12 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readChanges reads a user document; an unauthenticated caller's body is
-// never parsed.
+// never parsed, nor one declared as anything but XML.
 func (h *Handler) readChanges(r *http.Request) (domain.UserChanges, error) {
 	if err := domain.Authenticated(r.Context()); err != nil {
+		return domain.UserChanges{}, err
+	}
+	if err := checkMediaType(r); err != nil {
 		return domain.UserChanges{}, err
 	}
 	d, err := readDocument(r)
