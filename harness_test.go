@@ -42,7 +42,7 @@ const (
 // and router behind httptest.
 type server struct {
 	*httptest.Server
-	t     *testing.T
+	t     testing.TB
 	svc   *domain.Service
 	db    *storage.DB
 	clock *testmode.Clock
@@ -74,7 +74,7 @@ type serverOptions struct {
 // testDeprecatedAt is the legacy API's deprecation date on test servers.
 var testDeprecatedAt = time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC)
 
-func newServer(t *testing.T, opts serverOptions) *server {
+func newServer(t testing.TB, opts serverOptions) *server {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "deskgate.db")

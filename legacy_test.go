@@ -68,7 +68,7 @@ func (s *server) legacyCreate(body string) int64 {
 var legacyIDElem = regexp.MustCompile(`(?m)^  <id>(\d+)</id>$`)
 
 // xmlID reads the <id> of a <user> document (the user's own, not a group's).
-func xmlID(t *testing.T, body []byte) int64 {
+func xmlID(t testing.TB, body []byte) int64 {
 	t.Helper()
 	m := legacyIDElem.FindSubmatch(body)
 	if m == nil {
