@@ -128,7 +128,7 @@ func byProtocol(v2, legacy, other http.HandlerFunc) http.Handler {
 		switch p := r.URL.Path; {
 		case p == "/api/v2" || strings.HasPrefix(p, "/api/v2/"):
 			v2(w, r)
-		case p == "/users" || p == "/users.xml" || strings.HasPrefix(p, "/users/"):
+		case p == "/users" || strings.HasPrefix(p, "/users.") || strings.HasPrefix(p, "/users/"):
 			legacy(w, r)
 		default:
 			other(w, r)

@@ -162,11 +162,17 @@ func TestTextRule(t *testing.T) {
 		{"v2 user signature", true, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), v2User("signature")},
 		{"v2 user tags", false, true, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), func(v string) string { return `{"user":{"tags":[` + jsonString(v) + `]}}` }},
 		{"v2 user field value", true, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), func(v string) string { return `{"user":{"user_fields":{"f":` + jsonString(v) + `}}}` }},
+		{"v2 user field in a list", true, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), func(v string) string { return `{"user":{"user_fields":{"f":["ok",` + jsonString(v) + `]}}}` }},
+		{"v2 user field key", false, false, "v2", "PUT", fmt.Sprintf("/api/v2/users/%d", user), func(v string) string { return `{"user":{"user_fields":{` + jsonString(v) + `:"x"}}}` }},
 		{"v2 group name", false, false, "v2", "PUT", fmt.Sprintf("/api/v2/groups/%d", group), func(v string) string { return `{"group":{"name":` + jsonString(v) + `}}` }},
 		{"v2 group description", true, false, "v2", "POST", "/api/v2/groups", func(v string) string { return `{"group":{"name":"G","description":` + jsonString(v) + `}}` }},
 		{"v2 organization name", false, false, "v2", "POST", "/api/v2/organizations", func(v string) string { return `{"organization":{"name":` + jsonString(v) + `}}` }},
 		{"v2 organization details", true, false, "v2", "PUT", fmt.Sprintf("/api/v2/organizations/%d", org.ID), func(v string) string { return `{"organization":{"details":` + jsonString(v) + `}}` }},
 		{"v2 organization domain", false, true, "v2", "PUT", fmt.Sprintf("/api/v2/organizations/%d", org.ID), func(v string) string { return `{"organization":{"domain_names":[` + jsonString(v) + `]}}` }},
+	}
+	named := func(name string) field {
+		i := slices.IndexFunc(fields, func(f field) bool { return f.name == name })
+		return fields[i]
 	}
 	refused := func(t *testing.T, f field, value string) response {
 		t.Helper()
@@ -199,18 +205,18 @@ func TestTextRule(t *testing.T) {
 			}
 		})
 	}
-	golden(t, "legacy/error_422_invisible_character.golden", refused(t, fields[0], "Ann\u202eSmith").dump())
-	golden(t, "v2/error_422_invisible_character.golden", v2dump(refused(t, fields[4], "Ann\u200bSmith")))
+	golden(t, "legacy/error_422_invisible_character.golden", refused(t, named("legacy create name"), "Ann\u202eSmith").dump())
+	golden(t, "v2/error_422_invisible_character.golden", v2dump(refused(t, named("v2 user email"), "Ann\u200bSmith")))
 
 	t.Run("length caps", func(t *testing.T) {
 		long := strings.Repeat("é", 256) // 256 characters, 512 bytes
-		refused(t, fields[0], long)
-		refused(t, fields[3], long)
-		refused(t, fields[13], long)
-		refused(t, fields[15], long)
-		refused(t, fields[7], long)
-		refused(t, fields[8], strings.Repeat("n", 64<<10+1))
-		refused(t, fields[4], strings.Repeat("a", 250)+"Ann") // an email of 254+ bytes
+		refused(t, named("legacy create name"), long)
+		refused(t, named("v2 user name"), long)
+		refused(t, named("v2 group name"), long)
+		refused(t, named("v2 organization name"), long)
+		refused(t, named("v2 user external_id"), long)
+		refused(t, named("v2 user notes"), strings.Repeat("n", 64<<10+1))
+		refused(t, named("v2 user email"), strings.Repeat("a", 250)+"Ann") // an email of 254+ bytes
 		v2Want(t, s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"`+long[2:]+`"}}`), http.StatusCreated)
 	})
 
@@ -389,6 +395,7 @@ func TestRouterAnswersInTheProtocol(t *testing.T) {
 		{"GET", "/users/1.5.xml", 404, ""},
 		{"DELETE", "/users/x.xml", 404, ""},
 		{"GET", "/users/1.json", 404, ""},
+		{"GET", "/users.json", 404, ""},
 		{"GET", "/users", 404, ""},
 		{"GET", "/users/", 404, ""},
 		{"PATCH", "/users.xml", 405, "GET, POST"},
@@ -462,6 +469,23 @@ func TestContentTypes(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an undeclared legacy body from a browser", func(t *testing.T) {
+		before := s.v2Snapshot()
+		req, err := http.NewRequest("POST", s.URL+"/users.xml", strings.NewReader(`<user><name>Eve</name></user>`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(owner.user, owner.pass)
+		req.Header.Set("Origin", "https://attacker.example")
+		resp, err := s.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnsupportedMediaType || s.v2Snapshot() != before {
+			t.Errorf("%d, or written", resp.StatusCode)
+		}
+	})
 	golden(t, "v2/error_415_text_plain.golden", v2dump(s.do(owner, "POST", "/api/v2/users", "text/plain", `{"user":{"name":"Eve"}}`)))
 	golden(t, "legacy/error_415_form.golden", s.do(owner, "POST", "/users.xml", "application/x-www-form-urlencoded", `<user><name>Eve</name></user>`).dump())
 }

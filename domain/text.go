@@ -156,17 +156,14 @@ func setTags(dst, src *[]string, field string, v *invalid) {
 }
 
 // mergeFields merges custom field changes into dst. Keys are one-line
-// identifiers; string values may span lines, like notes.
+// identifiers; text values, in lists too, may span lines, like notes.
 func mergeFields(dst *map[string]any, src map[string]any, field string, v *invalid) {
 	if src == nil {
 		return
 	}
-	for k, val := range src {
-		s, _ := val.(string)
-		if problem := textProblem(k, lineText) + textProblem(s, proseText); problem != "" {
-			v.unacceptable(field, problem)
-			return
-		}
+	if problem := valueProblem(src); problem != "" {
+		v.unacceptable(field, problem)
+		return
 	}
 	if *dst == nil {
 		*dst = map[string]any{}
@@ -174,4 +171,29 @@ func mergeFields(dst *map[string]any, src map[string]any, field string, v *inval
 	for k, val := range src {
 		(*dst)[k] = val
 	}
+}
+
+// valueProblem applies the text rule to every key and string in a decoded
+// custom field value.
+func valueProblem(val any) string {
+	switch x := val.(type) {
+	case string:
+		return textProblem(x, proseText)
+	case []any:
+		for _, e := range x {
+			if problem := valueProblem(e); problem != "" {
+				return problem
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if problem := textProblem(k, lineText); problem != "" {
+				return problem
+			}
+			if problem := valueProblem(e); problem != "" {
+				return problem
+			}
+		}
+	}
+	return ""
 }

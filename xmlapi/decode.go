@@ -39,14 +39,19 @@ func (e *mediaTypeError) Error() string { return "unsupported media type " + e.g
 // text/xml, or no Content-Type at all. Everything else is refused, form types
 // above all (application/x-www-form-urlencoded, multipart/form-data,
 // text/plain): a cross-site HTML form can send those with a browser's cached
-// Basic credentials, and it cannot send an XML type.
+// Basic credentials, and it cannot send an XML type. A cross-site script can
+// send a body without a type, though (fetch with a Blob), and browsers mark
+// it with Origin, which the old server-side integrations never send: an
+// undeclared body is accepted only without Origin.
 func checkMediaType(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
-	if ct == "" {
+	if ct == "" && r.Header.Get("Origin") == "" {
 		return nil
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	switch {
+	case ct == "":
+		return &mediaTypeError{got: "none, from a browser"}
 	case err != nil:
 		return &mediaTypeError{got: "an unreadable Content-Type"}
 	case mt != "application/xml" && mt != "text/xml":
