@@ -178,3 +178,35 @@ func TestPasswordCheckWaitsForASlot(t *testing.T) {
 		t.Errorf("%d argon2id computations, want only the first", n)
 	}
 }
+
+// The text rule's deliberate exceptions: line breaks in multi-line fields,
+// joiners between two visible characters in text people read.
+func TestTextProblem(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		kind textKind
+		ok   bool
+	}{
+		{"Ann Smith", nameText, true},
+		{"line one\n\tline two\r\n", proseText, true},
+		{"line one\nline two", nameText, false},
+		{"محمد\u200cرضا", nameText, true},
+		{"محمد\u200cرضا", lineText, false},
+		{"\U0001F469\u200d\U0001F4BB", proseText, true},
+		{"\u200dAnn", nameText, false},
+		{"Ann\u200d", nameText, false},
+		{"Ann\u200d Smith", nameText, false},
+		{"Ann\u200d\u200dSmith", nameText, false},
+		{"Ann\u200bSmith", proseText, false},
+		{"Ann\u202eSmith", proseText, false},
+		{"Ann\x7fSmith", proseText, false},
+		{"Ann\xffSmith", proseText, false},
+		{strings.Repeat("é", maxNameLen), nameText, true},
+		{strings.Repeat("é", maxNameLen+1), nameText, false},
+		{strings.Repeat("a", maxProseLen), proseText, true},
+	} {
+		if got := textProblem(tc.s, tc.kind) == ""; got != tc.ok {
+			t.Errorf("textProblem(%q, %d) accepts: %t, want %t", tc.s, tc.kind, got, tc.ok)
+		}
+	}
+}
