@@ -243,8 +243,6 @@ func TestTextRule(t *testing.T) {
 	})
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // TestOwnerProtection: nobody but the owner changes the owner's password,
 // email or identities; nobody, the owner included, deletes, deactivates,
 // suspends or re-roles the owner; on both protocols, and nothing is written.

@@ -64,13 +64,14 @@ func FuzzOpenCursor(f *testing.F) {
 	s := &Service{cursorKey: []byte("fuzz-cursor-key-0123456789abcdef")}
 	const list = "users?|0|||false"
 	for _, c := range []string{
-		s.sealCursor(list, 42, 'a'), s.sealCursor(list, 1, 'b'), s.sealCursor("groups", 7, 'a'),
+		s.sealCursor(list, SortKey{ID: 42}, 'a'), s.sealCursor(list, SortKey{ID: 1, Value: "Ann Smith"}, 'b'),
+		s.sealCursor(list, SortKey{ID: 7, Value: int64(1778868477)}, 'a'), s.sealCursor("groups", SortKey{ID: 7}, 'a'),
 		"", "%%%", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYw", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 	} {
 		f.Add(c, byte('a'))
 	}
 	f.Fuzz(func(t *testing.T, token string, dir byte) {
-		id, err := s.openCursor(list, token, dir)
+		k, err := s.openCursor(list, token, dir)
 		if err != nil {
 			if KindOf(err) != BadRequest {
 				t.Fatalf("%q: %v is not a client error", token, err)
@@ -79,8 +80,8 @@ func FuzzOpenCursor(f *testing.F) {
 		}
 		// Accepted: only a cursor this server sealed, which it seals again
 		// byte for byte.
-		if id < 1 || s.sealCursor(list, id, dir) != token {
-			t.Fatalf("accepted %q as id %d, which seals as %q", token, id, s.sealCursor(list, id, dir))
+		if k.ID < 1 || s.sealCursor(list, *k, dir) != token {
+			t.Fatalf("accepted %q as %+v, which seals as %q", token, k, s.sealCursor(list, *k, dir))
 		}
 	})
 }
