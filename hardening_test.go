@@ -497,6 +497,8 @@ func TestStrictJSON(t *testing.T) {
 	for _, tc := range []struct{ name, body string }{
 		{"duplicate key", `{"user":{"name":"a","name":"b"}}`},
 		{"duplicate key, other case", `{"user":{"name":"a","NAME":"b"}}`},
+		{"duplicate key, long s", `{"user":{"name":"a","suspended":false,"\u017fuspended":true}}`},
+		{"duplicate key, Kelvin sign", `{"user":{"name":"a","ticket_restriction":null,"tic\u212aet_restriction":"groups"}}`},
 		{"duplicate role smuggles admin", `{"user":{"name":"a","role":"end-user","role":"admin"}}`},
 		{"duplicate wrapper", `{"user":{"name":"a"},"user":{"role":"admin"}}`},
 		{"duplicate custom field", `{"user":{"name":"a","user_fields":{"k":1,"k":2}}}`},

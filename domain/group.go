@@ -1,8 +1,6 @@
 package domain
 
-import (
-	"time"
-)
+import "time"
 
 // Group is a set of agents that tickets are routed to.
 type Group struct {

@@ -8,7 +8,7 @@ import (
 )
 
 // The one rule for text both APIs store: every field a client sets passes
-// through checkText, so legacy XML and v2 JSON accept exactly the same text.
+// through textProblem, so legacy XML and v2 JSON accept exactly the same text.
 //
 // Refused everywhere: control characters (Unicode Cc), invisible formatting
 // characters (Unicode Cf: zero-width space, word joiner, bidi embeddings,

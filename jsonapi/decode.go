@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/deskgate/deskgate/domain"
 )
@@ -107,10 +108,12 @@ func (e *mediaTypeError) Error() string { return "unsupported media type " + e.g
 func checkMediaType(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" {
-		if err != nil && ct != "" {
-			mt = "an unreadable Content-Type"
-		}
+	switch {
+	case ct == "":
+		return &mediaTypeError{got: "none"}
+	case err != nil:
+		return &mediaTypeError{got: "an unreadable Content-Type"}
+	case mt != "application/json":
 		return &mediaTypeError{got: mt}
 	}
 	return nil
@@ -147,11 +150,11 @@ func checkStructure(body []byte) error {
 		}
 		if n := len(stack); n > 0 && stack[n-1].wantKey {
 			if key, ok := tok.(string); ok {
-				top := stack[n-1]
-				if top.keys[strings.ToLower(key)] {
+				top, folded := stack[n-1], foldKey(key)
+				if top.keys[folded] {
 					return badBody(`The key "` + key + `" appears more than once in one object; send each key once`)
 				}
-				top.keys[strings.ToLower(key)] = true
+				top.keys[folded] = true
 				top.wantKey = false
 				continue
 			}
@@ -170,6 +173,19 @@ func checkStructure(body []byte) error {
 			valueDone()
 		}
 	}
+}
+
+// foldKey maps a key to one spelling per case-insensitive class, with the
+// Unicode simple folding encoding/json matches keys by ("ſuspended" is
+// "suspended" to it, which strings.ToLower does not see).
+func foldKey(key string) string {
+	return strings.Map(func(r rune) rune {
+		least := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			least = min(least, f)
+		}
+		return least
+	}, key)
 }
 
 func wantType(goType string) string {

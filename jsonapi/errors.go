@@ -49,7 +49,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	switch {
 	case errors.As(err, &media):
 		writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "UnsupportedMediaType",
-			Description: "Send the body as JSON with Content-Type: application/json (got " + orNone(media.got) + ")"})
+			Description: "Send the body as JSON with Content-Type: application/json (got " + media.got + ")"})
 		return
 	case errors.As(err, &tooBig):
 		writeJSON(w, http.StatusRequestEntityTooLarge, errorBody{Error: "RequestEntityTooLarge", Description: "The body is larger than 1 MiB"})
@@ -139,13 +139,6 @@ func itemError(t domain.JobType, e *domain.Error) (code, details string) {
 		code = "RecordInvalid"
 	}
 	return code, details
-}
-
-func orNone(mediaType string) string {
-	if mediaType == "" {
-		return "none"
-	}
-	return mediaType
 }
 
 // NotFound answers a path no v2 route serves (malformed ids included: routes

@@ -21,7 +21,7 @@ var userSeeds = []string{
 	`{"user":{"name":"x","role":7}}`, `{"user":{"name":["x"]}}`, `{"user":{"default_group_id":99999999999999999999}}`,
 	`{"user":{"name":"x","organization_id":1e30}}`, `{"user":`, `[1,2,3]`, `{"user":null}`, `{"user":"x"}`,
 	`{"user":{"name":"x"}} garbage`, `{"user":{"name":"x"}}{"user":{"name":"y"}}`, "{\"user\":{\"name\":\"\xff\x00\"}}",
-	`{"user":{"name":"a","name":"b"}}`, `{"user":{"name":"a","NAME":"b"}}`, `{"user":{"name":"a","user_fields":{"k":[[[[[[[1]]]]]]]}}}`,
+	`{"user":{"name":"a","name":"b"}}`, `{"user":{"name":"a","NAME":"b"}}`, `{"user":{"suspended":false,"\u017fuspended":true}}`, `{"user":{"name":"a","user_fields":{"k":[[[[[[[1]]]]]]]}}}`,
 	`{"user":{"ticket_restriction":null,"locale_id":1,"tags":["a b"],"user_fields":{"f":"v"},"suspended":true}}`,
 	`{"user":{"id":"abc","name":"Mass 2","active":false}}`, `{"user":{"name":"a\u0000b","email":"a\ud800@x.com"}}`, ``,
 }
