@@ -535,3 +535,35 @@ func TestStrictJSON(t *testing.T) {
 	// Within the bound, custom fields nest as deep as clients send them.
 	v2Want(t, s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"a","user_fields":{"k":[[1]]}}}`), http.StatusCreated)
 }
+
+// TestCursorHasOneSpelling: the base64 decoder skips newlines and ignores
+// the last character's unused bits, so one cursor had other spellings that
+// FuzzOpenCursor found; only the one the server wrote is accepted.
+func TestCursorHasOneSpelling(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	s.addUser("Second User", "", domain.EndUser, "")
+	var page struct {
+		Meta struct {
+			AfterCursor string `json:"after_cursor"`
+		}
+	}
+	v2Decode(t, s.do(owner, "GET", "/api/v2/users?page[size]=1", "", ""), &page)
+	c := page.Meta.AfterCursor
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	if len(c)%4 == 0 {
+		t.Fatalf("cursor %q has no unused bits to vary", c)
+	}
+	last := strings.IndexByte(alphabet, c[len(c)-1])
+	for _, spelling := range []string{
+		c[:10] + "\n" + c[10:],
+		c[:10] + "\r" + c[10:],
+		c + "\n",
+		c[:len(c)-1] + string(alphabet[last^1]),
+	} {
+		r := s.do(owner, "GET", "/api/v2/users?page[size]=1&page[after]="+url.QueryEscape(spelling), "", "")
+		if r.status != http.StatusBadRequest || !isV2Error(r.body) {
+			t.Errorf("%q: %d %s", spelling, r.status, r.body)
+		}
+	}
+	v2Want(t, s.do(owner, "GET", "/api/v2/users?page[size]=1&page[after]="+url.QueryEscape(c), "", ""), http.StatusOK)
+}
