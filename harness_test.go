@@ -220,7 +220,7 @@ func (s *server) fromAddress(ip string) *server {
 
 // needAddress skips the test unless this machine has the loopback address
 // ip to connect from (Linux has all of 127/8; other systems only 127.0.0.1).
-func needAddress(t *testing.T, ip string) {
+func needAddress(t testing.TB, ip string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", ip+":0")
 	if err != nil {
