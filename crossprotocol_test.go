@@ -58,7 +58,7 @@ func readLegacy(t *testing.T, r response) legacyUser {
 	return u
 }
 
-func readV2[T any](t *testing.T, r response) T {
+func readV2[T any](t testing.TB, r response) T {
 	t.Helper()
 	var v T
 	if err := json.Unmarshal(r.body, &v); err != nil {

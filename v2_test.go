@@ -85,7 +85,7 @@ func v2dump(r response) []byte {
 	return r.dump()
 }
 
-func v2Decode(t *testing.T, r response, v any) {
+func v2Decode(t testing.TB, r response, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("%v in %d %s", err, r.status, r.body)
@@ -93,7 +93,7 @@ func v2Decode(t *testing.T, r response, v any) {
 }
 
 // v2Want fails unless r has the status.
-func v2Want(t *testing.T, r response, want int) {
+func v2Want(t testing.TB, r response, want int) {
 	t.Helper()
 	if r.status != want {
 		t.Fatalf("status %d, want %d: %s", r.status, want, r.body)
@@ -101,7 +101,7 @@ func v2Want(t *testing.T, r response, want int) {
 }
 
 // v2ID reads the id of the record under key in r's body.
-func v2ID(t *testing.T, r response, key string) int64 {
+func v2ID(t testing.TB, r response, key string) int64 {
 	t.Helper()
 	var body map[string]struct {
 		ID int64 `json:"id"`

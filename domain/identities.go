@@ -17,10 +17,7 @@ const (
 	manageIdentities                     // create, update, delete, verify, request verification
 )
 
-var (
-	errOwnerIdentities  = &Error{Kind: Forbidden, Msg: "Only the account owner can change the owner's identities"}
-	errOwnerEmailVerify = &Error{Kind: Forbidden, Msg: "For security reasons the account owner's email cannot be verified through the API; send a verification email instead"}
-)
+var errOwnerEmailVerify = &Error{Kind: Forbidden, Msg: "For security reasons the account owner's email cannot be verified through the API; send a verification email instead"}
 
 // mayUseIdentities decides whether a may do need with u's identities.
 // Agents read everyone's and change those of the users they may edit (an
@@ -28,9 +25,12 @@ var (
 // the owner's. Verified end users read their own and choose their primary
 // ones, as the seed's "Allowed For" lines say.
 func (a *Actor) mayUseIdentities(u *User, need identityNeed) error {
+	if need != viewIdentities {
+		if err := a.mayChangeCredentials(u); err != nil {
+			return err
+		}
+	}
 	switch {
-	case u.Owner && need != viewIdentities && a.ID != u.ID:
-		return errOwnerIdentities
 	case a.Role == Admin, a.Role == Agent && (need == viewIdentities || u.Role == EndUser || a.ID == u.ID):
 		return nil
 	case a.ID == u.ID && need != manageIdentities && u.Verified:

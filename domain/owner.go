@@ -36,9 +36,11 @@ func (a *Actor) mayChangeCredentials(u *User) error {
 	return nil
 }
 
-// ownerRules checks an update of u against both rules.
+// ownerRules checks an update of u against both rules; the email and the
+// phone a user update sets are identities.
 func (a *Actor) ownerRules(u *User, c *UserChanges) error {
-	if c.Password != nil || c.Email != nil && !strings.EqualFold(strings.TrimSpace(*c.Email), u.Email) {
+	if c.Password != nil || c.Email != nil && !strings.EqualFold(strings.TrimSpace(*c.Email), u.Email) ||
+		c.Phone != nil && strings.TrimSpace(*c.Phone) != u.Phone {
 		if err := a.mayChangeCredentials(u); err != nil {
 			return err
 		}

@@ -46,7 +46,6 @@ func (s *Service) PasswordRequirements(ctx context.Context, userID int64) ([]str
 
 var (
 	errAdminPasswords   = &Error{Kind: Forbidden, Msg: "Admins cannot set passwords on this account; the owner enables it with -admin-set-passwords (DESKGATE_ADMIN_SET_PASSWORDS=true)"}
-	errOwnerPassword    = &Error{Kind: Forbidden, Msg: "Only the account owner can set the owner's password"}
 	errSessionPasswords = &Error{Kind: Forbidden, Msg: "A browser session changes its own password with PUT /api/v2/users/{id}/password and the previous_password"}
 )
 
@@ -60,10 +59,8 @@ func (s *Service) maySetPassword(a *Actor, u *User) error {
 		return errForbidden
 	case !s.adminSetsPasswords:
 		return errAdminPasswords
-	case u.Owner && a.ID != u.ID:
-		return errOwnerPassword
 	}
-	return nil
+	return a.mayChangeCredentials(u)
 }
 
 // mayUpdatePassword is the rule on a password in a user update, which also

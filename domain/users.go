@@ -268,9 +268,6 @@ func (s *Service) editUser(ctx context.Context, tx Tx, a *Actor, id int64, c *Us
 	if err := a.mayEdit(old, c); err != nil {
 		return nil, err
 	}
-	if old.Owner && a.ID != old.ID && (c.Email != nil || c.Phone != nil) {
-		return nil, errOwnerIdentities // the email and phone are identities
-	}
 	if c.Password != nil {
 		if err := s.mayUpdatePassword(a, old); err != nil {
 			return nil, err
