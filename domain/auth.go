@@ -125,10 +125,9 @@ func (s *Service) newToken() (string, error) {
 // and looking the user up costs more than the request it authenticates.
 // Entries are keyed by an HMAC of the credentials (no password sits in
 // memory) and stamped with the service's write generation: any committed
-// write makes every entry stale, so a changed password, a deactivation, a
-// suspension or a role change counts from the next request on. A stale entry
-// still spares argon2id when the password hash it was checked against has
-// not changed.
+// write makes every entry stale, so a changed password, a deactivation or a
+// role change counts from the next request on. A stale entry still spares
+// argon2id when the password hash it was checked against has not changed.
 type credentialCache struct {
 	ttl  time.Duration
 	macs sync.Pool // of *credentialMAC, so a lookup neither keys a MAC nor allocates
