@@ -20,7 +20,7 @@ type sseEvent struct {
 
 // eventStream is an open GET /api/v2/deskgate/agent_events.
 type eventStream struct {
-	t    *testing.T
+	t    testing.TB
 	resp *http.Response
 	r    *bufio.Reader
 }

@@ -24,7 +24,7 @@ type jobStatus struct {
 	Results  []map[string]any `json:"results"`
 }
 
-func readJob(t *testing.T, r response) jobStatus {
+func readJob(t testing.TB, r response) jobStatus {
 	t.Helper()
 	v2Want(t, r, http.StatusOK)
 	var body struct {

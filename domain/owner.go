@@ -24,7 +24,7 @@ func refuseOwner(u *User, action string) error {
 	if !u.Owner {
 		return nil
 	}
-	return &Error{Kind: Forbidden, Msg: "The account owner cannot be " + action + "."}
+	return &Error{Kind: Forbidden, Msg: "The account owner cannot be " + action}
 }
 
 // mayChangeCredentials decides whether a may change u's password, email or
