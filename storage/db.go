@@ -257,7 +257,14 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The write transaction is BEGIN IMMEDIATE: checking again inside it
+		// keeps a second process starting on the same file from applying a
+		// step the first has just applied.
 		err = db.inTx(ctx, func(tx *sql.Tx) error {
+			var done bool
+			if err := tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM schema_version WHERE version = ?)", m.version).Scan(&done); err != nil || done {
+				return err
+			}
 			if _, err := tx.ExecContext(ctx, string(text)); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
 			}

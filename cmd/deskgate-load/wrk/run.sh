@@ -24,14 +24,15 @@ if [ ! -f "$db" ]; then
 fi
 pids=""
 trap 'kill $pids 2>/dev/null' EXIT
+# One after the other: the first start migrates the file, the second finds it done.
 "$T/deskgate" -db "$db" -addr 127.0.0.1:$cached_port -rate-limit 0 2>"$T/cached.log" &
 cached=$!
+pids=$cached
+until curl -fs http://127.0.0.1:$cached_port/healthz >/dev/null; do sleep 0.1; done
 "$T/deskgate" -db "$db" -addr 127.0.0.1:$uncached_port -rate-limit 0 -render-cache 0 2>"$T/uncached.log" &
 uncached=$!
 pids="$cached $uncached"
-for port in $cached_port $uncached_port; do
-	until curl -fs http://127.0.0.1:$port/healthz >/dev/null; do sleep 0.1; done
-done
+until curl -fs http://127.0.0.1:$uncached_port/healthz >/dev/null; do sleep 0.1; done
 sleep 0.2
 kill -0 $cached && kill -0 $uncached # not another server's health check: a port in use stops ours
 export DG_AUTH="Basic $(printf %s "owner@example.com/token:$token" | base64 -w0)" DG_USERS=$users
