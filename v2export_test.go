@@ -204,23 +204,44 @@ func TestV2ExportErrors(t *testing.T) {
 	v2Decode(t, list, &listBody)
 	v2EndUser(t, s, "Eve End", "eve@example.com", "eve-secret")
 	now := s.svc.Now().Unix()
+	const badStart = "InvalidValue: start_time must be a Unix time in seconds, e.g. start_time=1332034771"
 	for _, tc := range []struct {
 		path   string
 		c      creds
 		status int
+		want   string // error: description of a refusal
 	}{
-		{"/api/v2/incremental/users", owner, 400},
-		{"/api/v2/incremental/users?start_time=yesterday", owner, 400},
-		{fmt.Sprintf("/api/v2/incremental/users?start_time=%d", now-30), owner, 400}, // the newest minute is not exported
-		{fmt.Sprintf("/api/v2/incremental/users?start_time=%d", now-61), owner, 200},
-		{"/api/v2/incremental/users?start_time=0&per_page=1001", owner, 400},
-		{"/api/v2/incremental/users/cursor", owner, 400},
-		{"/api/v2/incremental/users/cursor?cursor=forged", owner, 400},
-		{"/api/v2/incremental/users/cursor?cursor=" + listBody.Meta.AfterCursor, owner, 400}, // a list's cursor
-		{"/api/v2/incremental/users?start_time=0", creds{"eve@example.com", "eve-secret"}, 403},
+		{"/api/v2/incremental/users", owner, 400, badStart},
+		{"/api/v2/incremental/users?start_time=yesterday", owner, 400, badStart},
+		{fmt.Sprintf("/api/v2/incremental/users?start_time=%d", now-30), owner, 400, // the newest minute is not exported
+			"InvalidValue: Too recent start_time. Use a start_time older than 1 minute"},
+		{fmt.Sprintf("/api/v2/incremental/users?start_time=%d", now-61), owner, 200, ""},
+		{"/api/v2/incremental/users?start_time=0&per_page=1001", owner, 400, "InvalidPaginationParameter: per_page must be between 1 and 1000"},
+		{"/api/v2/incremental/users/cursor", owner, 400, badStart},
+		{"/api/v2/incremental/users/cursor?cursor=forged", owner, 400, "InvalidPaginationParameter: The cursor is not one this server issued"},
+		{"/api/v2/incremental/users/cursor?cursor=" + listBody.Meta.AfterCursor, owner, 400, // a list's cursor
+			"InvalidPaginationParameter: The cursor belongs to another list, sort or direction"},
+		{"/api/v2/incremental/users?start_time=0", creds{"eve@example.com", "eve-secret"}, 403,
+			"Forbidden: You do not have access to this page. Please contact the account owner of this help desk for further help."},
 	} {
-		if r := s.do(tc.c, "GET", tc.path, "", ""); r.status != tc.status {
+		r := s.do(tc.c, "GET", tc.path, "", "")
+		if r.status != tc.status {
 			t.Errorf("%s: %d, want %d: %s", tc.path, r.status, tc.status, r.body)
+			continue
+		}
+		var body struct {
+			Error, Description string
+			EndOfStream        bool  `json:"end_of_stream"`
+			EndTime            int64 `json:"end_time"`
+		}
+		v2Decode(t, r, &body)
+		if tc.want == "" {
+			// Nothing changed in the last minute but the lag: the stream ends where it began.
+			if !body.EndOfStream || body.EndTime != now-61 {
+				t.Errorf("%s: %s, want the end of the stream at %d", tc.path, r.body, now-61)
+			}
+		} else if got := body.Error + ": " + body.Description; got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.path, got, tc.want)
 		}
 	}
 }
