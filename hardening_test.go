@@ -338,12 +338,16 @@ func TestSuspendedUserCannotAuthenticate(t *testing.T) {
 		t.Helper()
 		for _, rq := range requests {
 			r := s.do(rq.c, "GET", rq.path, "", "")
-			if status == http.StatusOK && r.status != http.StatusOK {
-				t.Errorf("%s: %d, want 200", rq.name, r.status)
-			}
-			// /users/me answers anonymous callers 200 with a placeholder.
-			if status == http.StatusUnauthorized && r.status != http.StatusUnauthorized && !bytes.Contains(r.body, []byte("Anonymous user")) {
-				t.Errorf("%s: %d %s, want refused", rq.name, r.status, r.body)
+			switch {
+			case status == http.StatusOK && (r.status != http.StatusOK || !bytes.Contains(r.body, []byte(sue.user))):
+				t.Errorf("%s: %d %s, want 200 with Sue", rq.name, r.status, r.body)
+			case status == http.StatusUnauthorized && rq.path == "/api/v2/users/me":
+				// /users/me answers anonymous callers 200 with a placeholder.
+				if r.status != http.StatusOK || !bytes.Contains(r.body, []byte("Anonymous user")) || bytes.Contains(r.body, []byte(sue.user)) {
+					t.Errorf("%s: %d %s, want the anonymous placeholder", rq.name, r.status, r.body)
+				}
+			case status == http.StatusUnauthorized && r.status != http.StatusUnauthorized:
+				t.Errorf("%s: %d %s, want 401", rq.name, r.status, r.body)
 			}
 		}
 	}
