@@ -1,6 +1,7 @@
 package deskgate_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -204,18 +205,21 @@ func TestV2SortOtherLists(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tc.path, got, tc.want)
 		}
 	}
-	for _, path := range []string{
-		"/api/v2/users?sort_by=email",
-		"/api/v2/users?page[size]=2&sort=-email",
-		"/api/v2/group_memberships?sort_by=name",
-		fmt.Sprintf("/api/v2/users/%d/organization_memberships?sort=name", agent),
-		fmt.Sprintf("/api/v2/users/%d/compliance_deletion_statuses?sort_by=created_at", agent),
-		"/api/v2/users?sort_by=name&sort_order=sideways",
-		"/api/v2/users?sort=name&sort_by=name",
-		"/api/v2/users?sort=-",
+	const userFields, membershipFields = "sort by id, created_at, name, updated_at", "sort by id, created_at, updated_at"
+	for _, tc := range []struct{ path, want string }{
+		{"/api/v2/users?sort_by=email", `"email" is not a sort field of this list; ` + userFields},
+		{"/api/v2/users?page[size]=2&sort=-email", `"email" is not a sort field of this list; ` + userFields},
+		{"/api/v2/group_memberships?sort_by=name", `"name" is not a sort field of this list; ` + membershipFields},
+		{fmt.Sprintf("/api/v2/users/%d/organization_memberships?sort=name", agent), `"name" is not a sort field of this list; ` + membershipFields},
+		{fmt.Sprintf("/api/v2/users/%d/compliance_deletion_statuses?sort_by=created_at", agent), `"created_at" is not a sort field of this list; sort by id`},
+		{"/api/v2/users?sort_by=name&sort_order=sideways", `sort_order must be "asc" or "desc"`},
+		{"/api/v2/users?sort=name&sort_by=name", "Pass sort=field (or sort=-field), or sort_by and sort_order, not both"},
+		{"/api/v2/users?sort=-", "sort must name a field, e.g. sort=name or sort=-name"},
 	} {
-		if r := s.do(owner, "GET", path, "", ""); r.status != http.StatusBadRequest {
-			t.Errorf("%s: %d, want 400: %s", path, r.status, r.body)
+		r := s.do(owner, "GET", tc.path, "", "")
+		var e struct{ Error, Description string }
+		if r.status != http.StatusBadRequest || json.Unmarshal(r.body, &e) != nil || e.Error != "InvalidParameter" || e.Description != tc.want {
+			t.Errorf("%s: %d %s, want 400 InvalidParameter %q", tc.path, r.status, r.body, tc.want)
 		}
 	}
 }
