@@ -44,11 +44,14 @@ func searchFixture(t *testing.T) *server {
 }
 
 // searchNames runs a v2 search and returns the names found, or the status
-// when it is not 200.
+// when it is not 200; a refusal must be a v2 error body.
 func searchNames(t *testing.T, s *server, path string) ([]string, int) {
 	t.Helper()
 	r := s.do(owner, "GET", path, "", "")
 	if r.status != 200 {
+		if !isV2Error(r.body) {
+			t.Errorf("%s: %d %s, not a v2 error", path, r.status, r.body)
+		}
 		return nil, r.status
 	}
 	var body struct {
