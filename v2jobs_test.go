@@ -2,8 +2,10 @@ package deskgate_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -182,9 +184,12 @@ func TestV2JobPermissions(t *testing.T) {
 	if diff := cmp.Diff(want, j.Results); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)
 	}
-	if r := s.do(al, "DELETE", "/api/v2/users/destroy_many?ids=3", "", ""); r.status != http.StatusForbidden {
+	r = s.do(al, "DELETE", "/api/v2/users/destroy_many?ids=3", "", "")
+	var e struct{ Error string }
+	if r.status != http.StatusForbidden || json.Unmarshal(r.body, &e) != nil || e.Error != "Forbidden" {
 		t.Errorf("agent destroy_many: %d %s", r.status, r.body)
 	}
+	v2Want(t, s.do(owner, "GET", "/api/v2/users/3", "", ""), http.StatusOK) // still there
 }
 
 // TestV2JobStatusesExpire: a status is gone a day after its creation, by the
@@ -192,16 +197,29 @@ func TestV2JobPermissions(t *testing.T) {
 func TestV2JobStatusesExpire(t *testing.T) {
 	s := newServer(t, serverOptions{})
 	j := readJob(t, s.runJob("POST", "/api/v2/users/create_many", `{"users":[{"name":"A"}]}`))
+	listed := func() []string {
+		t.Helper()
+		var list struct {
+			JobStatuses []jobStatus `json:"job_statuses"`
+		}
+		v2Decode(t, s.do(owner, "GET", "/api/v2/job_statuses", "", ""), &list)
+		var ids []string
+		for _, l := range list.JobStatuses {
+			ids = append(ids, l.ID)
+		}
+		return ids
+	}
 	s.clock.Advance(24*time.Hour - time.Second)
-	v2Want(t, s.do(owner, "GET", "/api/v2/job_statuses/"+j.ID, "", ""), http.StatusOK)
+	if got := readJob(t, s.do(owner, "GET", "/api/v2/job_statuses/"+j.ID, "", "")); got.ID != j.ID || got.Status != "completed" {
+		t.Errorf("a second before expiry: %+v", got)
+	}
+	if ids := listed(); !slices.Equal(ids, []string{j.ID}) {
+		t.Errorf("a second before expiry, jobs listed %v, want %s", ids, j.ID)
+	}
 	s.clock.Advance(time.Second)
 	v2Want(t, s.do(owner, "GET", "/api/v2/job_statuses/"+j.ID, "", ""), http.StatusNotFound)
-	var list struct {
-		JobStatuses []jobStatus `json:"job_statuses"`
-	}
-	v2Decode(t, s.do(owner, "GET", "/api/v2/job_statuses", "", ""), &list)
-	if len(list.JobStatuses) != 0 {
-		t.Errorf("expired jobs listed: %v", list.JobStatuses)
+	if ids := listed(); len(ids) != 0 {
+		t.Errorf("expired jobs listed: %v", ids)
 	}
 }
 
