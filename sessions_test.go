@@ -213,13 +213,20 @@ func TestSessionEndsWithTheUser(t *testing.T) {
 			id := s.addUser("Agent "+tc.name, email, domain.Agent, "agent-pass-1")
 			b := s.signIn(email, "agent-pass-1")
 			s.signIn(email, "agent-pass-1") // a second browser
+			live := func() int {
+				t.Helper()
+				var list struct{ Sessions []any }
+				v2Decode(t, s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%d/sessions", id), "", ""), &list)
+				return len(list.Sessions)
+			}
+			if n := live(); n != 2 {
+				t.Fatalf("%d live sessions before the change, want both browsers'", n)
+			}
 			if r := tc.change(id); r.status != http.StatusOK {
 				t.Fatalf("change: %s", r.dump())
 			}
-			var list struct{ Sessions []any }
-			v2Decode(t, s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%d/sessions", id), "", ""), &list)
-			if len(list.Sessions) != 0 {
-				t.Errorf("%d live sessions after the change", len(list.Sessions))
+			if n := live(); n != 0 {
+				t.Errorf("%d live sessions after the change", n)
 			}
 			v2Want(t, s.sessionDo(b, "", "GET", "/api/v2/users/me/session", ""), http.StatusUnauthorized)
 			legacyWant(t, s.sessionDo(b, "", "GET", fmt.Sprintf("/users/%d.xml", id), ""), http.StatusUnauthorized)
