@@ -301,10 +301,11 @@ func (s *Service) pace(ctx context.Context, busy time.Duration) {
 func jobTime(t time.Time) string { return t.Format("2006-01-02 15:04:05 -0700") }
 
 // jobActor is the job's creator as an actor, as they are now; nil when they
-// are gone or inactive, so that every item is refused.
+// are gone or may no longer authenticate (inactive, suspended), so that
+// every item is refused.
 func (s *Service) jobActor(ctx context.Context, id int64) *Actor {
 	u, err := s.store.UserByID(ctx, id)
-	if err != nil || !u.Active {
+	if err != nil || mayAuthenticate(&Principal{Active: u.Active, Suspended: u.Suspended}) != nil {
 		return nil
 	}
 	return &Actor{ID: u.ID, Role: u.Role, Owner: u.Owner}
