@@ -305,7 +305,7 @@ func jobTime(t time.Time) string { return t.Format("2006-01-02 15:04:05 -0700") 
 // every item is refused.
 func (s *Service) jobActor(ctx context.Context, id int64) *Actor {
 	u, err := s.store.UserByID(ctx, id)
-	if err != nil || mayAuthenticate(&Principal{Active: u.Active, Suspended: u.Suspended}) != nil {
+	if err != nil || !u.mayStillAct() {
 		return nil
 	}
 	return &Actor{ID: u.ID, Role: u.Role, Owner: u.Owner}
