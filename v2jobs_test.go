@@ -277,3 +277,13 @@ func TestV2JobOfSuspendedCreator(t *testing.T) {
 		t.Errorf("the suspended admin's job deleted the user: %+v, %v", u, err)
 	}
 }
+
+// TestV2JobStatusesShowManyRepeated: a job id asked for twice is listed
+// once, as show_many of users lists a repeated user once; ids that are no
+// job's are skipped.
+func TestV2JobStatusesShowManyRepeated(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	id := readJob(t, s.runJob("DELETE", "/api/v2/users/destroy_many?ids=1", "")).ID
+	r := s.do(owner, "GET", "/api/v2/job_statuses/show_many?ids="+id+",0,-1,"+id+","+strings.ToUpper(id), "", "")
+	golden(t, "v2/jobs/job_statuses_show_many_repeated.golden", v2dump(r))
+}

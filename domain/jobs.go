@@ -175,7 +175,8 @@ func (s *Service) Jobs(ctx context.Context, p PageRequest) ([]*JobStatus, PageIn
 }
 
 // JobsByIDs returns the job statuses with the given ids, in the order asked,
-// skipping unknown and expired ones. Agents only.
+// skipping unknown and expired ones; a repeated id is listed once, as
+// UsersByIDs lists a repeated user. Agents only.
 func (s *Service) JobsByIDs(ctx context.Context, ids []string) ([]*JobStatus, error) {
 	if _, err := agent(ctx); err != nil {
 		return nil, err
@@ -184,7 +185,12 @@ func (s *Service) JobsByIDs(ctx context.Context, ids []string) ([]*JobStatus, er
 		return nil, tooMany()
 	}
 	var out []*JobStatus
+	asked := make(map[string]bool, len(ids))
 	for _, id := range ids {
+		if asked[id] {
+			continue
+		}
+		asked[id] = true
 		j, err := s.store.Job(ctx, id, s.Now().Add(-JobTTL))
 		switch {
 		case err == nil:
