@@ -195,3 +195,15 @@ func TestAgentEventsDuringTestModeReset(t *testing.T) {
 		t.Errorf("event after the reset %+v", ev)
 	}
 }
+
+// TestAgentDisplayToSuspendedAgent: a stream opened before its agent was
+// suspended delivers nothing more; the display is NotFound, as for an agent
+// who may not sign in.
+func TestAgentDisplayToSuspendedAgent(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	agentID, agent := v2Agent(t, s, "Al Agent", "al@example.com")
+	s.openEvents(agent)
+	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", agentID), "application/json", `{"user":{"suspended":true}}`), http.StatusOK)
+	r := s.do(owner, "POST", fmt.Sprintf("/api/v2/channels/voice/agents/%d/users/1/display", agentID), "", "")
+	golden(t, "v2/lifecycle/error_404_display_suspended_agent.golden", r.dump())
+}

@@ -274,3 +274,34 @@ func TestCrossProtocolJobUsers(t *testing.T) {
 		t.Errorf("legacy shows a bulk-deleted user active: %+v", lb)
 	}
 }
+
+// TestV2JobOfSuspendedCreator: a job acts with its creator's permissions when
+// it runs, so a job queued by an admin suspended before the worker takes it
+// up changes nothing.
+func TestV2JobOfSuspendedCreator(t *testing.T) {
+	s := newServer(t, serverOptions{noJobWorker: true})
+	admin := creds{"ada@example.com", "ada-secret-1"}
+	ada := s.addUser("Ada Admin", admin.user, domain.Admin, admin.pass)
+	bob := s.addUser("Bob End", "bob@example.com", domain.EndUser, "")
+	id := readJob(t, s.do(admin, "DELETE", fmt.Sprintf("/api/v2/users/destroy_many?ids=%d", bob), "", "")).ID
+	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", ada), "application/json", `{"user":{"suspended":true}}`), http.StatusOK)
+
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.svc.RunJobs(ctx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	golden(t, "v2/jobs/suspended_creator.golden", v2dump(s.waitJob(id)))
+	if u, err := s.svc.User(legacyOwnerCtx(), bob); err != nil || !u.Active {
+		t.Errorf("the suspended admin's job deleted the user: %+v, %v", u, err)
+	}
+}
+
+// TestV2JobStatusesShowManyRepeated: a job id asked for twice is listed
+// once, as show_many of users lists a repeated user once; ids that are no
+// job's are skipped.
+func TestV2JobStatusesShowManyRepeated(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	id := readJob(t, s.runJob("DELETE", "/api/v2/users/destroy_many?ids=1", "")).ID
+	r := s.do(owner, "GET", "/api/v2/job_statuses/show_many?ids="+id+",0,-1,"+id+","+strings.ToUpper(id), "", "")
+	golden(t, "v2/jobs/job_statuses_show_many_repeated.golden", v2dump(r))
+}

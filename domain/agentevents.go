@@ -110,7 +110,8 @@ func (s *Service) SubscribeAgentEvents(ctx context.Context) (*AgentStream, error
 }
 
 // DisplayUser asks the agent's connected browser to open the user's
-// profile. It is NotFound when agentID is not an active agent or admin,
+// profile. It is NotFound when agentID is not an agent or admin who may
+// still sign in (a stream opened before a suspension delivers no more),
 // when userID is not an active user, and when the agent has no open stream
 // to deliver to. Agents only.
 func (s *Service) DisplayUser(ctx context.Context, agentID, userID int64) error {
@@ -125,7 +126,7 @@ func (s *Service) DisplayUser(ctx context.Context, agentID, userID int64) error 
 	if err != nil {
 		return err
 	}
-	if !ag.holdsSeat() || !u.Active || !s.agentEvents.send(agentID, AgentEvent{UserID: userID}) {
+	if !ag.holdsSeat() || !ag.mayStillAct() || !u.Active || !s.agentEvents.send(agentID, AgentEvent{UserID: userID}) {
 		return ErrNotFound
 	}
 	return nil

@@ -242,6 +242,13 @@ func mayAuthenticate(p *Principal) error {
 	return nil
 }
 
+// mayStillAct applies the same rule to a user who acts, or is acted for,
+// past the request that authenticated them: a queued job's creator, an
+// agent's open event stream.
+func (u *User) mayStillAct() bool {
+	return mayAuthenticate(&Principal{Active: u.Active, Suspended: u.Suspended}) == nil
+}
+
 // principal checks credentials once the limits on failed authentication
 // allow it: every password or token check goes through here, so past the
 // limits no hash is computed and even the right password waits.

@@ -175,7 +175,8 @@ func (s *Service) Jobs(ctx context.Context, p PageRequest) ([]*JobStatus, PageIn
 }
 
 // JobsByIDs returns the job statuses with the given ids, in the order asked,
-// skipping unknown and expired ones. Agents only.
+// skipping unknown and expired ones; a repeated id is listed once, as
+// UsersByIDs lists a repeated user. Agents only.
 func (s *Service) JobsByIDs(ctx context.Context, ids []string) ([]*JobStatus, error) {
 	if _, err := agent(ctx); err != nil {
 		return nil, err
@@ -184,7 +185,12 @@ func (s *Service) JobsByIDs(ctx context.Context, ids []string) ([]*JobStatus, er
 		return nil, tooMany()
 	}
 	var out []*JobStatus
+	asked := make(map[string]bool, len(ids))
 	for _, id := range ids {
+		if asked[id] {
+			continue
+		}
+		asked[id] = true
 		j, err := s.store.Job(ctx, id, s.Now().Add(-JobTTL))
 		switch {
 		case err == nil:
@@ -301,10 +307,11 @@ func (s *Service) pace(ctx context.Context, busy time.Duration) {
 func jobTime(t time.Time) string { return t.Format("2006-01-02 15:04:05 -0700") }
 
 // jobActor is the job's creator as an actor, as they are now; nil when they
-// are gone or inactive, so that every item is refused.
+// are gone or may no longer authenticate (inactive, suspended), so that
+// every item is refused.
 func (s *Service) jobActor(ctx context.Context, id int64) *Actor {
 	u, err := s.store.UserByID(ctx, id)
-	if err != nil || !u.Active {
+	if err != nil || !u.mayStillAct() {
 		return nil
 	}
 	return &Actor{ID: u.ID, Role: u.Role, Owner: u.Owner}
