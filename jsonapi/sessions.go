@@ -104,7 +104,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ses, secret, token, err := h.svc.SignIn(r.Context(), strings.TrimSpace(email), password)
+	ses, secret, token, err := h.svc.SignIn(r.Context(), email, password)
 	if err != nil {
 		return err
 	}
