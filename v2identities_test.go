@@ -434,8 +434,10 @@ func TestV2Passwords(t *testing.T) {
 	v2Want(t, s.do(gc, "GET", path+"/requirements", "", ""), 200)
 
 	// Change one's own: the old password stops working at once, though it was cached.
-	if me(ec) != 200 || me(ec) != 200 {
-		t.Fatal("emma cannot sign in")
+	for range 2 { // the second sign-in is answered from the credential cache
+		if me(ec) != 200 {
+			t.Fatal("emma cannot sign in")
+		}
 	}
 	v2Want(t, s.do(gc, "PUT", path, crossJSONType, `{"previous_password":"emma-secret-1","password":"hijacked"}`), 403)
 	v2Want(t, s.do(ec, "PUT", path, crossJSONType, `{"previous_password":"emma-secret-1","password":"emma-secret-2"}`), 200)

@@ -50,12 +50,12 @@ func (op LegacyOperation) Name() string {
 }
 
 // SuccessorPath is the v2 path that does what one legacy request did: id is
-// the request's user id, query its search text.
+// the request's user id, query its search text (its outer spaces aside).
 func (op LegacyOperation) SuccessorPath(id, query string) string {
 	_, p, _ := strings.Cut(op.V2, " ")
 	p = strings.ReplaceAll(p, "{id}", id)
 	if op.Search {
-		p += url.QueryEscape(query)
+		p += url.QueryEscape(strings.TrimSpace(query))
 	}
 	return p
 }

@@ -62,10 +62,7 @@ func (st sorting[T]) check(sort *Sort) error {
 	if _, ok := st.fields[sort.Field]; ok || sort.Field == "" {
 		return nil
 	}
-	names := []string{"id"}
-	for _, name := range slices.Sorted(maps.Keys(st.fields)) {
-		names = append(names, name)
-	}
+	names := append([]string{"id"}, slices.Sorted(maps.Keys(st.fields))...)
 	return &Error{Kind: BadRequest, Code: "InvalidParameter",
 		Msg: fmt.Sprintf("%q is not a sort field of this list; sort by %s", sort.Field, strings.Join(names, ", "))}
 }

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -105,6 +106,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (ses *Sess
 	if crossSite(ctx) {
 		return nil, "", "", errCrossSiteSignIn
 	}
+	email = strings.TrimSpace(email) // as MergeIntoMe reads the same pair
 	if email == "" || password == "" {
 		return nil, "", "", errUnauthenticated
 	}

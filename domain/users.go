@@ -53,9 +53,15 @@ func (s *Service) authenticityToken(userID int64) string {
 // legacyPageSize is the legacy API's fixed page length.
 const legacyPageSize = 15
 
+// LegacySearch tells a legacy list narrowed by a query text or a role: a
+// search, which the old server answered in a shape of its own.
+func LegacySearch(query string, role *Role) bool {
+	return strings.TrimSpace(query) != "" || role != nil
+}
+
 // LegacyUsers lists users the legacy way: every user, inactive ones too, in
 // id order, 15 a page (page is 1-based). A query keeps users whose name
-// contains it; role keeps one role. Agents only.
+// contains it (its outer spaces aside); role keeps one role. Agents only.
 func (s *Service) LegacyUsers(ctx context.Context, query string, role *Role, page int) ([]*User, error) {
 	if _, err := agent(ctx); err != nil {
 		return nil, err
@@ -64,9 +70,10 @@ func (s *Service) LegacyUsers(ctx context.Context, query string, role *Role, pag
 		return nil, Errorf(BadRequest, "page must be a whole number from 1 up")
 	}
 	first := (page - 1) * legacyPageSize
-	if query == "" && role == nil {
+	if !LegacySearch(query, role) {
 		return s.store.UsersByPosition(ctx, first, legacyPageSize)
 	}
+	query = strings.TrimSpace(query)
 	f := UserFilter{NameContains: query, IncludeInactive: true}
 	if role != nil {
 		f.Roles = []Role{*role}

@@ -15,11 +15,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := make([]groupJSON, len(gs))
-	for i, g := range gs {
-		out[i] = h.group(r, g)
-	}
-	writeJSON(w, http.StatusOK, h.listBody(r, "groups", out, info))
+	writeJSON(w, http.StatusOK, h.listBody(r, "groups", each(r, gs, h.group), info))
 	return nil
 }
 
@@ -104,11 +100,7 @@ func (h *Handler) listOrganizations(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	out := make([]organizationJSON, len(os))
-	for i, o := range os {
-		out[i] = h.organization(r, o)
-	}
-	writeJSON(w, http.StatusOK, h.listBody(r, "organizations", out, info))
+	writeJSON(w, http.StatusOK, h.listBody(r, "organizations", each(r, os, h.organization), info))
 	return nil
 }
 

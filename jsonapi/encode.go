@@ -146,10 +146,21 @@ func (h *Handler) user(r *http.Request, u *domain.User) any {
 	return full
 }
 
-func (h *Handler) users(r *http.Request, us []*domain.User) []any {
-	out := make([]any, len(us))
-	for i, u := range us {
-		out[i] = h.user(r, u)
+// each builds the shape of every record of a list with f, one of the
+// builders above (they take the request for their urls).
+func each[T, J any](r *http.Request, xs []*T, f func(*http.Request, *T) J) []J {
+	out := make([]J, len(xs))
+	for i, x := range xs {
+		out[i] = f(r, x)
+	}
+	return out
+}
+
+// eachHeld is each for a list held by value; f reads every record in place.
+func eachHeld[T, J any](r *http.Request, xs []T, f func(*http.Request, *T) J) []J {
+	out := make([]J, len(xs))
+	for i := range xs {
+		out[i] = f(r, &xs[i])
 	}
 	return out
 }
@@ -220,11 +231,7 @@ func (h *Handler) groupMembership(r *http.Request, m *domain.GroupMembership) gr
 }
 
 func (h *Handler) groupMemberships(r *http.Request, ms []domain.GroupMembership) []groupMembershipJSON {
-	out := make([]groupMembershipJSON, len(ms))
-	for i := range ms {
-		out[i] = h.groupMembership(r, &ms[i])
-	}
-	return out
+	return eachHeld(r, ms, h.groupMembership)
 }
 
 type organizationMembershipJSON struct {
@@ -252,11 +259,7 @@ func (h *Handler) organizationMembership(r *http.Request, m *domain.Organization
 }
 
 func (h *Handler) organizationMemberships(r *http.Request, ms []domain.OrganizationMembership) []organizationMembershipJSON {
-	out := make([]organizationMembershipJSON, len(ms))
-	for i := range ms {
-		out[i] = h.organizationMembership(r, &ms[i])
-	}
-	return out
+	return eachHeld(r, ms, h.organizationMembership)
 }
 
 // object is a JSON object whose keys are known only at run time, such as a

@@ -36,11 +36,7 @@ func (h *Handler) identity(r *http.Request, i *domain.Identity) identityJSON {
 }
 
 func (h *Handler) identities(r *http.Request, ids []domain.Identity) []identityJSON {
-	out := make([]identityJSON, len(ids))
-	for i := range ids {
-		out[i] = h.identity(r, &ids[i])
-	}
-	return out
+	return eachHeld(r, ids, h.identity)
 }
 
 // listIdentities serves a user's identities, narrowed by the repeatable

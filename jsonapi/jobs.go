@@ -163,7 +163,7 @@ func (h *Handler) listJobStatuses(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, h.listBody(r, "job_statuses", h.jobStatuses(r, js), info))
+	writeJSON(w, http.StatusOK, h.listBody(r, "job_statuses", each(r, js, h.jobStatus), info))
 	return nil
 }
 
@@ -172,7 +172,7 @@ func (h *Handler) showManyJobStatuses(w http.ResponseWriter, r *http.Request) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"job_statuses": h.jobStatuses(r, js)})
+	writeJSON(w, http.StatusOK, map[string]any{"job_statuses": each(r, js, h.jobStatus)})
 	return nil
 }
 
@@ -203,14 +203,6 @@ func (h *Handler) jobStatus(r *http.Request, j *domain.JobStatus) jobStatusJSON 
 		for i, res := range j.Results {
 			out.Results[i] = jobResult(j.Type, res)
 		}
-	}
-	return out
-}
-
-func (h *Handler) jobStatuses(r *http.Request, js []*domain.JobStatus) []jobStatusJSON {
-	out := make([]jobStatusJSON, len(js))
-	for i, j := range js {
-		out[i] = h.jobStatus(r, j)
 	}
 	return out
 }

@@ -71,11 +71,7 @@ func (h *Handler) listDeletedUsers(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	out := make([]deletedUserJSON, len(us))
-	for i, u := range us {
-		out[i] = h.deletedUser(r, u)
-	}
-	writeJSON(w, http.StatusOK, h.listBody(r, "deleted_users", out, info))
+	writeJSON(w, http.StatusOK, h.listBody(r, "deleted_users", each(r, us, h.deletedUser), info))
 	return nil
 }
 

@@ -43,11 +43,7 @@ func (h *Handler) session(r *http.Request, ses *domain.Session) sessionJSON {
 }
 
 func (h *Handler) sessions(r *http.Request, ss []*domain.Session) []sessionJSON {
-	out := make([]sessionJSON, len(ss))
-	for i, ses := range ss {
-		out[i] = h.session(r, ses)
-	}
-	return out
+	return each(r, ss, h.session)
 }
 
 // sessionBody is the one-session response, {"session": …}.
@@ -104,7 +100,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ses, secret, token, err := h.svc.SignIn(r.Context(), strings.TrimSpace(email), password)
+	ses, secret, token, err := h.svc.SignIn(r.Context(), email, password)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/observe"
@@ -70,7 +69,7 @@ func (h *Handler) deprecation(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return nil
 	}
-	successor := h.base(r) + op.SuccessorPath(mux.Vars(r)["id"], strings.TrimSpace(q.Get("query")))
+	successor := h.base(r) + op.SuccessorPath(mux.Vars(r)["id"], q.Get("query"))
 	hd.Set("Link", "<"+successor+`>; rel="successor-version"`)
 	return h.svc.CheckLegacy(op.Method + " " + successor)
 }
@@ -122,13 +121,13 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 		}
 		role = &rl
 	}
-	query := strings.TrimSpace(q.Get("query"))
+	query := q.Get("query")
 	us, err := h.svc.LegacyUsers(r.Context(), query, role, page)
 	if err != nil {
 		return err
 	}
 	roleTag := rolesElement
-	if query != "" || role != nil {
+	if domain.LegacySearch(query, role) {
 		roleTag = searchRolesElement
 	}
 	h.writeUsers(w, us, roleTag)
