@@ -61,7 +61,10 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 		return scheme + "://" + r.Host
 	}
 	r := mux.NewRouter()
-	r.Use(func(next http.Handler) http.Handler { return authenticate(svc, base, next) }, observe.Route)
+	legacy, v2 := xmlapi.New(svc, base, log), jsonapi.New(svc, base, log, opts.EventKeepAlive)
+	legacy.Routes(r)
+	v2.Routes(r)
+	// After the APIs, whose requests are the many: routes are tried in order.
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		text(w, http.StatusOK, "ok")
 	}).Methods(http.MethodGet)
@@ -78,9 +81,6 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	if opts.Metrics != nil && opts.ServeMetrics {
 		r.Handle("/metrics", loopbackOnly(opts.Metrics.Handler())).Methods(http.MethodGet)
 	}
-	legacy, v2 := xmlapi.New(svc, base, log), jsonapi.New(svc, base, log, opts.EventKeepAlive)
-	legacy.Routes(r)
-	v2.Routes(r)
 	plain405 := func(w http.ResponseWriter, _ *http.Request) {
 		text(w, http.StatusMethodNotAllowed, http.StatusText(http.StatusMethodNotAllowed))
 	}
@@ -99,7 +99,22 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 		observed.Sinks = append(observed.Sinks, opts.TestMode)
 		observed.IDPrefix = "test" // every byte of a scripted session repeats, request ids too
 	}
+	wrapRoutes(r, func(route *mux.Route, next http.Handler) http.Handler {
+		return authenticate(svc, base, observe.Route(route, next))
+	})
 	return observe.Requests(h, observed)
+}
+
+// wrapRoutes wraps the handler of every route of r once, at start-up, where
+// mux.Router.Use would wrap it again on every request; call it when every
+// route is mounted. Requests that match no route get no wrapping either way.
+func wrapRoutes(r *mux.Router, wrap func(*mux.Route, http.Handler) http.Handler) {
+	r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		if next := route.GetHandler(); next != nil {
+			route.Handler(wrap(route, next))
+		}
+		return nil
+	})
 }
 
 func text(w http.ResponseWriter, code int, body string) {

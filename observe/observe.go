@@ -163,22 +163,33 @@ func (c Config) report(r *http.Request, cp *capture, status int, took time.Durat
 	}
 }
 
-// Route is router middleware: it hands the matched route's template and the
-// authenticated actor up to Requests. Mount it after authentication.
-func Route(next http.Handler) http.Handler {
+// Route wraps the handler of one route: it hands the route's template and
+// the authenticated actor up to Requests. Mount it inside authentication,
+// once per route when the routes are all mounted (mux.Router.Use would wrap
+// the handler again on every request), so the template is worked out once.
+func Route(route *mux.Route, next http.Handler) http.Handler {
+	template := routeTemplate(route)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil {
-			cp.route = Template(r)
+			cp.route = template
 			cp.actor = domain.ActorFrom(r.Context())
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// Template is the matched route's path template with the variables'
-// patterns left out: "/users/{id:[0-9]+}.xml" is "/users/{id}.xml".
+// Template is the template of the route that matched r, as Route recorded
+// it, or worked out from the route outside Requests.
 func Template(r *http.Request) string {
-	route := mux.CurrentRoute(r)
+	if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil && cp.route != "" {
+		return cp.route
+	}
+	return routeTemplate(mux.CurrentRoute(r))
+}
+
+// routeTemplate is route's path template with the variables' patterns left
+// out: "/users/{id:[0-9]+}.xml" is "/users/{id}.xml".
+func routeTemplate(route *mux.Route) string {
 	if route == nil {
 		return ""
 	}

@@ -18,6 +18,7 @@ import (
 type Journal struct {
 	db        *DB
 	records   chan domain.RequestRecord
+	batchDue  chan struct{} // a full batch waits: the writer need not wait for its tick
 	syncs     chan chan struct{}
 	stop      chan struct{}
 	done      chan struct{}
@@ -60,6 +61,7 @@ func (db *DB) OpenJournal(opts JournalOptions) *Journal {
 	j := &Journal{
 		db:        db,
 		records:   make(chan domain.RequestRecord, opts.Buffer),
+		batchDue:  make(chan struct{}, 1),
 		syncs:     make(chan chan struct{}),
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
@@ -71,10 +73,18 @@ func (db *DB) OpenJournal(opts JournalOptions) *Journal {
 	return j
 }
 
-// Record queues rec for writing, or drops it when the buffer is full.
+// Record queues rec for writing, or drops it when the buffer is full. It
+// wakes the writer only once a batch is due, not for every record: waking a
+// parked goroutine on every request cost more than writing its row.
 func (j *Journal) Record(rec domain.RequestRecord) {
 	select {
 	case j.records <- rec:
+		if len(j.records) >= min(journalBatch, cap(j.records)/2) {
+			select {
+			case j.batchDue <- struct{}{}:
+			default: // already signalled
+			}
+		}
 	default:
 		j.dropped.Add(1)
 	}
@@ -118,37 +128,26 @@ func (j *Journal) run() {
 	defer prune.Stop()
 	j.prune()
 	batch := make([]domain.RequestRecord, 0, journalBatch)
-	write := func() {
+	drain := func() { // what is queued now; what comes meanwhile waits for the next signal or tick
+		for range len(j.records) {
+			if batch = append(batch, <-j.records); len(batch) == journalBatch {
+				j.write(batch)
+				batch = batch[:0]
+			}
+		}
 		if len(batch) > 0 {
 			j.write(batch)
 			batch = batch[:0]
 		}
 	}
-	// drain moves what is queued into batches: everything recorded before
-	// a sync or a stop is written by it.
-	drain := func() {
-		for {
-			select {
-			case rec := <-j.records:
-				if batch = append(batch, rec); len(batch) == journalBatch {
-					write()
-				}
-			default:
-				write()
-				return
-			}
-		}
-	}
 	for {
 		select {
-		case rec := <-j.records:
-			if batch = append(batch, rec); len(batch) == journalBatch {
-				write()
-			}
+		case <-j.batchDue:
+			drain()
 		case <-flush.C:
-			write()
+			drain()
 		case <-prune.C:
-			write()
+			drain()
 			j.prune()
 		case done := <-j.syncs:
 			drain()

@@ -23,6 +23,7 @@ import (
 	"github.com/deskgate/deskgate"
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/mailer"
+	"github.com/deskgate/deskgate/observe"
 	"github.com/deskgate/deskgate/storage"
 	"github.com/deskgate/deskgate/testmode"
 )
@@ -243,7 +244,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg.logFormat, stderr)
+	// Lines wait up to 100 ms to be written together: under load one write
+	// call a request line was the dearest part of logging it.
+	logOut := observe.BufferLog(stderr, 100*time.Millisecond)
+	defer logOut.Close()
+	log := newLogger(cfg.logFormat, logOut)
 
 	db, err := storage.Open(ctx, cfg.db, log)
 	if err != nil {
@@ -340,6 +345,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		srv.RegisterOnShutdown(svc.CloseAgentStreams)
 		servers = append(servers, srv)
 		log.Info("serving", "addr", ln.Addr().String(), "db", cfg.db, "metrics_only", i > 0)
+		logOut.Flush() // what start-up logged is out before the first request is answered
 		go func() { serveErr <- srv.Serve(ln) }()
 	}
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
