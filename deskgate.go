@@ -188,24 +188,25 @@ const MaxBody = 1 << 20
 func authenticate(svc *domain.Service, base func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = body{http.MaxBytesReader(w, r.Body, MaxBody)}
+		ctx := r.Context()
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-			r = r.WithContext(domain.WithClient(r.Context(), host))
+			ctx = domain.WithClient(ctx, host)
 		}
 		if fromOtherSite(r, base(r)) {
-			r = r.WithContext(domain.WithCrossSite(r.Context()))
+			ctx = domain.WithCrossSite(ctx)
 		}
 		if user, pass, ok := r.BasicAuth(); ok {
-			a, err := svc.Authenticate(r.Context(), user, pass)
-			r = r.WithContext(domain.WithAuthentication(r.Context(), a, err))
+			a, err := svc.Authenticate(ctx, user, pass)
+			ctx = domain.WithAuthentication(ctx, a, err)
 		} else if c, err := r.Cookie(jsonapi.SessionCookie); err == nil {
-			a, err := svc.AuthenticateSession(r.Context(), domain.SessionCredentials{
+			a, err := svc.AuthenticateSession(ctx, domain.SessionCredentials{
 				Secret:        c.Value,
 				CSRFToken:     r.Header.Get("X-CSRF-Token"),
 				StateChanging: !safeMethod(r.Method),
 			})
-			r = r.WithContext(domain.WithAuthentication(r.Context(), a, err))
+			ctx = domain.WithAuthentication(ctx, a, err)
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(ctx)) // one copy of the request, not one a value
 	})
 }
 

@@ -64,6 +64,12 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // KindOf reports the kind of err; anything that is not an *Error is Internal.
 func KindOf(err error) Kind {
+	if e, ok := err.(*Error); ok { // most are, unwrapped: no allocation for errors.As
+		return e.Kind
+	}
+	if err == nil {
+		return Internal
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Kind

@@ -62,6 +62,9 @@ func pairKey(account, addr string) string { return account + "\x00" + addr }
 // wait returns how long authentication for the account from addr must wait,
 // or 0 when it may go ahead.
 func (f *failures) wait(account, addr string, now time.Time) time.Duration {
+	if f.pair.full(now) && f.address.full(now) && f.account.full(now) {
+		return 0
+	}
 	pair := pairKey(account, addr)
 	if f.isTrusted(pair, now) {
 		// Only the pair's own count: an attacker whose failures fill the

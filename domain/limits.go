@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -153,6 +154,16 @@ type buckets struct {
 	m        map[string]*rate.Limiter
 	overflow *rate.Limiter
 	pruned   time.Time
+	// taken is when take last spent a token (unix nanoseconds): a window
+	// later every bucket take spent from is full again, so a check need not
+	// look, as on nearly every request of a server nobody is guessing at.
+	taken atomic.Int64
+}
+
+// full reports whether every bucket is full at now, for buckets spent
+// through take only.
+func (b *buckets) full(now time.Time) bool {
+	return now.UnixNano()-b.taken.Load() > int64(b.window)
 }
 
 func newBuckets(n int, window time.Duration) *buckets {
@@ -213,7 +224,10 @@ func waitFor(lim *rate.Limiter, now time.Time) time.Duration {
 }
 
 // take spends one of key's tokens, if it has one.
-func (b *buckets) take(key string, now time.Time) { b.get(key, now, true).AllowN(now, 1) }
+func (b *buckets) take(key string, now time.Time) {
+	b.taken.Store(now.UnixNano())
+	b.get(key, now, true).AllowN(now, 1)
+}
 
 type clientKeyType struct{}
 

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/observe"
@@ -25,18 +24,14 @@ func New(svc *domain.Service, base func(*http.Request) string, log *slog.Logger)
 	return &Handler{svc: svc, base: base, log: log}
 }
 
-// Routes mounts every legacy route on r, in a subrouter that paths not
-// ending in .xml pass with one suffix test rather than a regular
-// expression a route.
+// Routes mounts every legacy route on r, a user's show first: gorilla/mux
+// tries routes in order.
 func (h *Handler) Routes(r *mux.Router) {
-	legacy := r.MatcherFunc(func(req *http.Request, _ *mux.RouteMatch) bool {
-		return strings.HasSuffix(req.URL.Path, ".xml")
-	}).Subrouter()
-	legacy.Handle("/users/{id:[0-9]+}.xml", h.adapt(h.showUser)).Methods(http.MethodGet)
-	legacy.Handle("/users/{id:[0-9]+}.xml", h.adapt(h.updateUser)).Methods(http.MethodPut)
-	legacy.Handle("/users/{id:[0-9]+}.xml", h.adapt(h.deleteUser)).Methods(http.MethodDelete)
-	legacy.Handle("/users.xml", h.adapt(h.listUsers)).Methods(http.MethodGet)
-	legacy.Handle("/users.xml", h.adapt(h.createUser)).Methods(http.MethodPost)
+	r.Handle("/users/{id:[0-9]+}.xml", h.adapt(h.showUser)).Methods(http.MethodGet)
+	r.Handle("/users/{id:[0-9]+}.xml", h.adapt(h.updateUser)).Methods(http.MethodPut)
+	r.Handle("/users/{id:[0-9]+}.xml", h.adapt(h.deleteUser)).Methods(http.MethodDelete)
+	r.Handle("/users.xml", h.adapt(h.listUsers)).Methods(http.MethodGet)
+	r.Handle("/users.xml", h.adapt(h.createUser)).Methods(http.MethodPost)
 }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
