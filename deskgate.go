@@ -100,7 +100,7 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 		observed.IDPrefix = "test" // every byte of a scripted session repeats, request ids too
 	}
 	wrapRoutes(r, func(route *mux.Route, next http.Handler) http.Handler {
-		return authenticate(svc, base, observe.Route(route, next))
+		return authenticate(svc, base, observed.Route(route, next))
 	})
 	return observe.Requests(h, observed)
 }

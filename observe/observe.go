@@ -66,8 +66,24 @@ type Config struct {
 // matched route only to the handlers below it.
 type capture struct {
 	id    string
-	route string
+	route *matched // nil when no route matched
 	actor *domain.Actor
+}
+
+// matched is what Route works out once for all the requests of its route.
+type matched struct {
+	template  string
+	method    string       // the route's one method; "" when it has several
+	operation string       // the journal's operation for that method
+	log       *slog.Logger // Config.Log with the route's own attributes formatted once
+}
+
+// template is the matched route's template, "" for none.
+func (cp *capture) template() string {
+	if cp.route == nil {
+		return ""
+	}
+	return cp.route.template
 }
 
 type captureKey struct{}
@@ -120,24 +136,30 @@ func Requests(router http.Handler, c Config) http.Handler {
 
 // report logs, counts and records an API request answered with status.
 func (c Config) report(r *http.Request, cp *capture, status int, took time.Duration, arrived time.Time) {
-	protocol := protocolOf(cp.route, r.URL.Path)
+	route := cp.template()
+	protocol := protocolOf(route, r.URL.Path)
 	if protocol == "" {
 		return // health, readiness, metrics and test mode's control API are not API requests
 	}
+	own := cp.route != nil && r.Method == cp.route.method // the route's own method: its attributes are made
 	rec := domain.RequestRecord{
 		RequestID: cp.id,
 		Protocol:  protocol,
 		Method:    r.Method,
-		Route:     cp.route,
-		Operation: r.Method + " " + cp.route,
+		Route:     route,
 		Status:    status,
 		Duration:  took,
 	}
-	if cp.route == "" {
+	switch {
+	case own:
+		rec.Operation = cp.route.operation
+	case route == "":
 		rec.Operation = r.Method + " (no route)"
+	default:
+		rec.Operation = r.Method + " " + route
 	}
 	if protocol == domain.ProtocolLegacy {
-		if op, ok := domain.LegacyOperationOf(r.Method, cp.route, r.URL.Query()); ok {
+		if op, ok := domain.LegacyOperationOf(r.Method, route, r.URL.Query()); ok {
 			rec.Operation = op.Name()
 		}
 	}
@@ -146,10 +168,13 @@ func (c Config) report(r *http.Request, cp *capture, status int, took time.Durat
 	}
 	c.Metrics.observe(rec)
 	if c.Log.Enabled(r.Context(), slog.LevelInfo) { // else the attributes are built for nothing
-		c.Log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("protocol", string(rec.Protocol)), slog.String("method", rec.Method), slog.String("route", rec.Route),
-			slog.Int("status", rec.Status), slog.Duration("duration", rec.Duration),
-			slog.Int64("user_id", rec.UserID), slog.String("credential", rec.Credential.String()))
+		answer := []slog.Attr{slog.Int("status", rec.Status), slog.Duration("duration", rec.Duration),
+			slog.Int64("user_id", rec.UserID), slog.String("credential", rec.Credential.String())}
+		if own {
+			cp.route.log.LogAttrs(r.Context(), slog.LevelInfo, "request", answer...)
+		} else {
+			c.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", append(requestAttrs(rec.Protocol, rec.Method, rec.Route), answer...)...)
+		}
 	}
 	if len(c.Sinks) == 0 {
 		return
@@ -163,26 +188,42 @@ func (c Config) report(r *http.Request, cp *capture, status int, took time.Durat
 	}
 }
 
-// Route wraps the handler of one route: it hands the route's template and
-// the authenticated actor up to Requests. Mount it inside authentication,
-// once per route when the routes are all mounted (mux.Router.Use would wrap
-// the handler again on every request), so the template is worked out once.
-func Route(route *mux.Route, next http.Handler) http.Handler {
-	template := routeTemplate(route)
+// Route wraps the handler of one route: it hands the route and the
+// authenticated actor up to Requests. Mount it inside authentication, once
+// per route when the routes are all mounted (mux.Router.Use would wrap the
+// handler again on every request), so that what the route's requests share
+// is worked out once: the template, the journal's operation, and the
+// request line's route attributes, which the log handler formats once.
+func (c Config) Route(route *mux.Route, next http.Handler) http.Handler {
+	m := &matched{template: routeTemplate(route)}
+	if methods, _ := route.GetMethods(); len(methods) == 1 {
+		m.method = methods[0]
+		m.operation = m.method + " " + m.template
+		log := c.Log
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		m.log = slog.New(log.Handler().WithAttrs(requestAttrs(protocolOf(m.template, ""), m.method, m.template)))
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil {
-			cp.route = template
+			cp.route = m
 			cp.actor = domain.ActorFrom(r.Context())
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
+// requestAttrs are the request line's attributes that name the route.
+func requestAttrs(protocol domain.Protocol, method, route string) []slog.Attr {
+	return []slog.Attr{slog.String("protocol", string(protocol)), slog.String("method", method), slog.String("route", route)}
+}
+
 // Template is the template of the route that matched r, as Route recorded
 // it, or worked out from the route outside Requests.
 func Template(r *http.Request) string {
-	if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil && cp.route != "" {
-		return cp.route
+	if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil && cp.route != nil {
+		return cp.route.template
 	}
 	return routeTemplate(mux.CurrentRoute(r))
 }
