@@ -352,6 +352,34 @@ func TestRequestID(t *testing.T) {
 	}
 }
 
+// TestRequestLine: the request line names protocol, method, route and
+// answer in that order, whether the route's own attributes were formatted
+// ahead (a route's method) or not (another method's 405, no route at all).
+func TestRequestLine(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	const owner1, nobody = "user_id=1 credential=token", "user_id=0 credential=none"
+	for _, tc := range []struct {
+		c                      creds
+		method, path, want, by string
+	}{
+		{owner, "GET", "/api/v2/users/1.json", `protocol=v2 method=GET route=/api/v2/users/{user_id}{json} status=200`, owner1},
+		{owner, "GET", "/users/1.xml", `protocol=legacy method=GET route=/users/{id}.xml status=200`, owner1},
+		{owner, "PATCH", "/users/1.xml", `protocol=legacy method=PATCH route="" status=405`, nobody},
+		{creds{}, "GET", "/api/v2/nothing", `protocol=v2 method=GET route="" status=404`, nobody},
+	} {
+		id := s.do(tc.c, tc.method, tc.path, "", "").header.Get("X-Request-Id")
+		var line string
+		for _, l := range strings.Split(s.logText(), "\n") {
+			if strings.HasSuffix(l, " request_id="+id) {
+				line = l
+			}
+		}
+		if !strings.Contains(line, " msg=request "+tc.want+" duration=") || !strings.Contains(line, " "+tc.by+" request_id=") {
+			t.Errorf("%s %s: logged %q, want %q … %q", tc.method, tc.path, line, tc.want, tc.by)
+		}
+	}
+}
+
 // TestReadyz tells ready from alive.
 func TestReadyz(t *testing.T) {
 	notReady := errors.New("shutting down")
