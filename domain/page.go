@@ -183,7 +183,13 @@ func paginate[T any](s *Service, list string, p PageRequest, st sorting[T],
 		return nil, info, err
 	}
 	items, info = finish(s, list, w, info, items, st)
-	if !info.Cursor {
+	switch {
+	case info.Cursor:
+	case !info.HasNext && len(items) > 0:
+		// The last page: what precedes it and what it holds is the count,
+		// which a lookup of one user then costs no second query for.
+		info.Count = w.Offset + len(items)
+	default:
 		if info.Count, err = count(); err != nil {
 			return nil, info, err
 		}

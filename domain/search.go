@@ -231,7 +231,8 @@ func searchDate(s string) (time.Time, error) {
 
 // SearchUsers answers the v2 search: ?query= in the search syntax, or an
 // exact ?external_id= without syntax (externalID set). Active users only,
-// offset paging only, and at most MaxOffsetRecords results. Agents only.
+// offset paging only, and at most MaxOffsetRecords results, which is also
+// where the count stops. Agents only.
 func (s *Service) SearchUsers(ctx context.Context, query, externalID string, p PageRequest) ([]*User, PageInfo, error) {
 	if _, err := agent(ctx); err != nil {
 		return nil, PageInfo{}, err
@@ -251,12 +252,12 @@ func (s *Service) SearchUsers(ctx context.Context, query, externalID string, p P
 	}
 	return s.offsetOnly(paginate(s, "users/search?"+f.key(), p, userSorting,
 		func(w Window) ([]*User, error) { return s.store.Users(ctx, f, w) },
-		func() (int, error) { return s.store.CountUsers(ctx, f) }))
+		func() (int, error) { return s.store.CountUsersUpTo(ctx, f, MaxOffsetRecords) }))
 }
 
 // AutocompleteUsers lists active users whose name starts with name
-// (case-insensitive), or whose phone number starts with phone, by name.
-// Agents only.
+// (case-insensitive), or whose phone number starts with phone, by name;
+// counted as a search is. Agents only.
 func (s *Service) AutocompleteUsers(ctx context.Context, name, phone string, p PageRequest) ([]*User, PageInfo, error) {
 	if _, err := agent(ctx); err != nil {
 		return nil, PageInfo{}, err
@@ -278,7 +279,7 @@ func (s *Service) AutocompleteUsers(ctx context.Context, name, phone string, p P
 	}
 	return s.offsetOnly(paginate(s, "users/autocomplete?"+f.key(), p, userSorting,
 		func(w Window) ([]*User, error) { return s.store.Users(ctx, f, w) },
-		func() (int, error) { return s.store.CountUsers(ctx, f) }))
+		func() (int, error) { return s.store.CountUsersUpTo(ctx, f, MaxOffsetRecords) }))
 }
 
 // offsetOnly ends a search's offset paging where the result limit does: no

@@ -73,6 +73,9 @@ type Reader interface {
 	UsersByExternalIDs(ctx context.Context, externalIDs []string) ([]*User, error)
 	Users(ctx context.Context, f UserFilter, w Window) ([]*User, error)
 	CountUsers(ctx context.Context, f UserFilter) (int, error)
+	// CountUsersUpTo counts the users matching f, but stops at limit: a
+	// search needs no more than the results it can page to.
+	CountUsersUpTo(ctx context.Context, f UserFilter, limit int) (int, error)
 	// UsersByPosition lists every user, inactive ones too, in id order from
 	// the 0-based position first; it costs the same at any depth.
 	UsersByPosition(ctx context.Context, first, limit int) ([]*User, error)

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/deskgate/deskgate/domain"
@@ -20,39 +21,84 @@ var textColumns = map[domain.SearchField]struct{ table, column string }{
 	domain.TagsField:       {"user_more_words", "tags"},
 }
 
-// searchWhere adds the conditions of search terms. The text terms of one
-// table and sign become one MATCH, so that SQLite reads each index once;
-// the MATCH text is built from the terms' words only (letters and digits,
-// lowercased, so never an operator), never from what the client typed.
-func searchWhere(terms []domain.SearchTerm, conds []string, args []any) ([]string, []any) {
-	type key struct {
-		table  string
-		negate bool
+// textMatch is one full-text condition of a search: the text terms of one
+// table and sign, as one MATCH query.
+type textMatch struct {
+	table  string
+	negate bool
+	query  string
+}
+
+// textMatches groups a search's text terms into one MATCH per table and
+// sign, so that SQLite reads each index once. The MATCH text is built from
+// the terms' words only (letters and digits, lowercased, so never an
+// operator), never from what the client typed.
+func textMatches(terms []domain.SearchTerm) []textMatch {
+	var matches []textMatch
+	for _, t := range terms {
+		c, ok := textColumns[t.Field]
+		if !ok || t.Exact != "" {
+			continue // a fieldCondition
+		}
+		i := slices.IndexFunc(matches, func(m textMatch) bool { return m.table == c.table && m.negate == t.Negate })
+		if i < 0 {
+			matches = append(matches, textMatch{table: c.table, negate: t.Negate})
+			i = len(matches) - 1
+		}
+		join := " "
+		if t.Negate {
+			join = " OR "
+		}
+		if matches[i].query != "" {
+			matches[i].query += join
+		}
+		matches[i].query += matchExpr(c.column, t)
 	}
-	var order []key
-	matches := map[key][]string{}
+	return matches
+}
+
+// drivingMatch is the index in matches of the full-text match a search
+// reads its users from, or -1 when it has none or an exact term (an email
+// or external id) looks the user up faster.
+func drivingMatch(terms []domain.SearchTerm, matches []textMatch) int {
+	if slices.ContainsFunc(terms, func(t domain.SearchTerm) bool { return t.Exact != "" && !t.Negate }) {
+		return -1
+	}
+	return slices.IndexFunc(matches, func(m textMatch) bool { return !m.negate })
+}
+
+// matchJoin reads a search's users from the docids of a full-text match, in
+// docid order. FTS4 yields them in that order, one at a time for a word
+// without *, so that a page of a word everyone holds (the domain of every
+// email) stops reading once it is full; as a list (u.id IN (…)) SQLite
+// would first build every match. CROSS JOIN keeps the index the outer loop.
+func matchJoin(m textMatch) (from, id string, conds []string, args []any) {
+	return m.table + " w CROSS JOIN users u", "w.docid", []string{"w." + m.table + " MATCH ?", "u.id = w.docid"}, []any{m.query}
+}
+
+// matchConds adds the conditions of full-text matches as lists of docids.
+func matchConds(matches []textMatch, conds []string, args []any) ([]string, []any) {
+	for _, m := range matches {
+		op := "IN"
+		if m.negate {
+			op = "NOT IN"
+		}
+		conds = append(conds, "u.id "+op+" (SELECT docid FROM "+m.table+" WHERE "+m.table+" MATCH ?)")
+		args = append(args, m.query)
+	}
+	return conds, args
+}
+
+// fieldConds adds the conditions of a search's terms that plain indexes
+// answer.
+func fieldConds(terms []domain.SearchTerm, conds []string, args []any) ([]string, []any) {
 	for _, t := range terms {
 		if cond, arg, ok := fieldCondition(t); ok {
 			if t.Negate {
 				cond = "NOT (" + cond + ")"
 			}
 			conds, args = append(conds, cond), append(args, arg)
-			continue
 		}
-		c := textColumns[t.Field]
-		k := key{c.table, t.Negate}
-		if _, seen := matches[k]; !seen {
-			order = append(order, k)
-		}
-		matches[k] = append(matches[k], matchExpr(c.column, t))
-	}
-	for _, k := range order {
-		op, join := "IN", " "
-		if k.negate {
-			op, join = "NOT IN", " OR "
-		}
-		conds = append(conds, "u.id "+op+" (SELECT docid FROM "+k.table+" WHERE "+k.table+" MATCH ?)")
-		args = append(args, strings.Join(matches[k], join))
 	}
 	return conds, args
 }
@@ -133,38 +179,47 @@ func (r reader) OrganizationsOfUsers(ctx context.Context, userIDs []int64) ([]*d
 		[]any{idsJSON(userIDs)}, scanOrganization)
 }
 
-// rarestTrigram picks, of the trigrams of a legacy name search (text
-// lowercased as SQLite's lower() does, ASCII only), the one fewest names
-// hold, counting each up to trigramProbe. It returns "", and the search
-// scans the names in id order instead, for text shorter than three
-// characters and when every trigram is that common: matches are then
-// usually dense, and the scan stops at the page's end.
-func (r reader) rarestTrigram(ctx context.Context, text string) (string, error) {
+// rarestTrigrams picks, of the trigrams of a legacy name search (text
+// lowercased as SQLite's lower() does, ASCII only), the few that fewest
+// names hold, rarest first, counting each up to trigramProbe. It returns
+// none, and the search scans the names in id order instead, for text
+// shorter than three characters.
+func (r reader) rarestTrigrams(ctx context.Context, text string) ([]string, error) {
 	runes := []rune(asciiLower(text))
-	best, bestN := "", trigramProbe+1
-	seen := map[string]bool{}
-	for i := 0; i+3 <= len(runes) && len(seen) < maxTrigrams; i++ {
-		t := string(runes[i : i+3])
-		if seen[t] {
-			continue
-		}
-		seen[t] = true
-		var n int
-		err := r.q.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM user_name_trigrams WHERE trigram = ? LIMIT ?)", t, trigramProbe).Scan(&n)
-		if err != nil {
-			return "", err
-		}
-		if n < bestN && n < trigramProbe {
-			best, bestN = t, n
+	var trigrams []string
+	for i := 0; i+3 <= len(runes) && len(trigrams) < maxTrigrams; i++ {
+		if t := string(runes[i : i+3]); !slices.Contains(trigrams, t) {
+			trigrams = append(trigrams, t)
 		}
 	}
-	return best, nil
+	if len(trigrams) == 0 {
+		return nil, nil
+	}
+	return queryAll(ctx, r.q, `SELECT value FROM json_each(?) ORDER BY
+		(SELECT count(*) FROM (SELECT 1 FROM user_name_trigrams WHERE trigram = value LIMIT ?)), key LIMIT ?`,
+		[]any{idsJSON(trigrams), trigramProbe, trigramsJoined}, scanString)
 }
 
 const (
-	trigramProbe = 2000 // past this many names a trigram is common enough
-	maxTrigrams  = 12   // trigrams probed of one text
+	trigramProbe   = 2000 // past this many names a trigram is common enough
+	maxTrigrams    = 12   // trigrams probed of one text
+	trigramsJoined = 3    // trigrams a candidate must hold; instr checks the rest
 )
+
+// trigramJoin reads a legacy name search's candidates from its trigrams:
+// the users holding the first (the rarest), in id order, that hold the
+// others too. CROSS JOIN keeps the trigrams as the outer loop, so that a
+// page stops reading candidates once it is full, and no candidate list is
+// built whole; the list follows t.user_id, the outer loop's order.
+func trigramJoin(trigrams []string) (from, id string, conds []string, args []any) {
+	conds = []string{"t.trigram = ?", "u.id = t.user_id"}
+	args = []any{trigrams[0]}
+	for _, t := range trigrams[1:] {
+		conds = append(conds, "EXISTS (SELECT 1 FROM user_name_trigrams WHERE trigram = ? AND user_id = t.user_id)")
+		args = append(args, t)
+	}
+	return "user_name_trigrams t CROSS JOIN users u", "t.user_id", conds, args
+}
 
 // asciiLower is SQLite's lower() without ICU: A-Z only.
 func asciiLower(s string) string {
@@ -174,4 +229,10 @@ func asciiLower(s string) string {
 		}
 		return r
 	}, s)
+}
+
+func scanString(sc scanner) (string, error) {
+	var s string
+	err := sc.Scan(&s)
+	return s, err
 }

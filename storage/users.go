@@ -123,11 +123,63 @@ func (r reader) UsersByExternalIDs(ctx context.Context, externalIDs []string) ([
 		WHERE u.external_id COLLATE NOCASE IN (SELECT value FROM json_each(?))`, idsJSON(externalIDs))
 }
 
-// userWhere builds the WHERE clause of a filtered user list; trigram, when
-// set, is the rarest trigram of f.NameContains (rarestTrigram).
-func userWhere(f domain.UserFilter, trigram string) (string, []any) {
+// userQuery is a filtered user list before its window: the tables users u
+// is read from, the WHERE clause ("" or " WHERE …") with its arguments, and
+// the column the list's order follows for the user id (the outer loop's, so
+// that SQLite reads in that order rather than sorting).
+type userQuery struct {
+	from, where, id string
+	args            []any
+}
+
+// userQuery builds the query of f. A legacy name search reads its
+// candidates from the name trigrams that narrow it most (rarestTrigrams), a
+// search from a full-text index (drivingMatch), and any other list from
+// users, by whichever index SQLite picks.
+func (r reader) userQuery(ctx context.Context, f domain.UserFilter) (userQuery, error) {
+	trigrams, err := r.rarestTrigrams(ctx, f.NameContains)
+	if err != nil {
+		return userQuery{}, err
+	}
+	q := userQuery{from: "users u", id: "u.id"}
 	var conds []string
-	var args []any
+	matches := textMatches(f.Search)
+	if len(trigrams) > 0 {
+		q.from, q.id, conds, q.args = trigramJoin(trigrams)
+	} else if i := drivingMatch(f.Search, matches); i >= 0 {
+		q.from, q.id, conds, q.args = matchJoin(matches[i])
+		matches = slices.Delete(matches, i, i+1)
+	}
+	conds, q.args = userConds(f, conds, q.args)
+	conds, q.args = matchConds(matches, conds, q.args)
+	if len(conds) > 0 {
+		q.where = " WHERE " + strings.Join(conds, " AND ")
+	}
+	return q, nil
+}
+
+// page is the query of one window of the list.
+func (q userQuery) page(w domain.Window) (string, []any) {
+	if w.Offset > 0 && w.After == nil && w.Before == nil {
+		// Skip the offset over the index alone: SQLite would otherwise build
+		// every skipped row, subqueries and all, before discarding it.
+		ids, args := windowed("SELECT "+q.id+" FROM "+q.from, q.where, q.args, w, q.id, userSortColumns)
+		return "SELECT " + userColumns + " FROM users u WHERE u.id IN (" + ids + ") ORDER BY " + orderBy(w, "u.id", userSortColumns, !w.Sort.Desc), args
+	}
+	return windowed("SELECT "+userColumns+" FROM "+q.from, q.where, q.args, w, q.id, userSortColumns)
+}
+
+// count is the query counting the list's users, at most limit of them
+// unless limit is 0.
+func (q userQuery) count(limit int) (string, []any) {
+	if limit == 0 {
+		return "SELECT count(*) FROM " + q.from + q.where, q.args
+	}
+	return "SELECT count(*) FROM (SELECT 1 FROM " + q.from + q.where + " LIMIT ?)", append(q.args[:len(q.args):len(q.args)], limit)
+}
+
+// userConds adds the conditions of f to conds.
+func userConds(f domain.UserFilter, conds []string, args []any) ([]string, []any) {
 	switch {
 	case f.Deleted:
 		conds = append(conds, "u.active = 0")
@@ -150,10 +202,6 @@ func userWhere(f domain.UserFilter, trigram string) (string, []any) {
 	}
 	if f.NameContains != "" {
 		// instr, not LIKE: nothing in the text is a wildcard.
-		if trigram != "" {
-			conds = append(conds, "u.id IN (SELECT user_id FROM user_name_trigrams WHERE trigram = ?)")
-			args = append(args, trigram)
-		}
 		conds = append(conds, "instr(lower(u.name), lower(?)) > 0")
 		args = append(args, f.NameContains)
 	}
@@ -166,11 +214,7 @@ func userWhere(f domain.UserFilter, trigram string) (string, []any) {
 		conds = append(conds, "u.updated_at < ?")
 		args = append(args, f.UpdatedBefore.Unix())
 	}
-	conds, args = searchWhere(f.Search, conds, args)
-	if len(conds) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return fieldConds(f.Search, conds, args)
 }
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
@@ -238,30 +282,27 @@ func queryWindow[T any](ctx context.Context, q querier, w domain.Window, query s
 }
 
 func (r reader) Users(ctx context.Context, f domain.UserFilter, w domain.Window) ([]*domain.User, error) {
-	trigram, err := r.rarestTrigram(ctx, f.NameContains)
+	q, err := r.userQuery(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	where, args := userWhere(f, trigram)
-	if w.Offset > 0 && w.After == nil && w.Before == nil {
-		// Skip the offset over the index alone: SQLite would otherwise build
-		// every skipped row, subqueries and all, before discarding it.
-		q, args := windowed("SELECT u.id FROM users u", where, args, w, "u.id", userSortColumns)
-		return r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN ("+q+") ORDER BY "+orderBy(w, "u.id", userSortColumns, !w.Sort.Desc), args...)
-	}
-	q, args := windowed("SELECT "+userColumns+" FROM users u", where, args, w, "u.id", userSortColumns)
-	us, err := r.queryUsers(ctx, q, args...)
+	query, args := q.page(w)
+	us, err := r.queryUsers(ctx, query, args...)
 	return inOrder(w, us), err
 }
 
 func (r reader) CountUsers(ctx context.Context, f domain.UserFilter) (int, error) {
-	trigram, err := r.rarestTrigram(ctx, f.NameContains)
+	return r.CountUsersUpTo(ctx, f, 0)
+}
+
+func (r reader) CountUsersUpTo(ctx context.Context, f domain.UserFilter, limit int) (int, error) {
+	q, err := r.userQuery(ctx, f)
 	if err != nil {
 		return 0, err
 	}
-	where, args := userWhere(f, trigram)
+	query, args := q.count(limit)
 	var n int
-	err = r.q.QueryRowContext(ctx, "SELECT count(*) FROM users u"+where, args...).Scan(&n)
+	err = r.q.QueryRowContext(ctx, query, args...).Scan(&n)
 	return n, err
 }
 

@@ -1,0 +1,92 @@
+package storage
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+// TestSearchPlans: every search the load scenarios time is answered from
+// an index, never by scanning the users or sorting its matches, for the
+// page and for its count. SQLite plans these without statistics (deskgate
+// runs no ANALYZE), so a small database plans them as a million users do.
+func TestSearchPlans(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "plans.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.SeedUsers(ctx, 100, time.Unix(1_700_000_000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	search := func(query string) domain.UserFilter {
+		terms, err := domain.ParseSearch(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return domain.UserFilter{Search: terms}
+	}
+	page := domain.Window{Limit: 101}
+	for _, tc := range []struct {
+		name string
+		f    domain.UserFilter
+		w    domain.Window
+	}{
+		{"email", search("user42@example.com"), page},
+		{"email-field", search("email:user42@example.com"), page},
+		{"external_id=", domain.UserFilter{ExternalID: "X42"}, page},
+		{"external_id:", search("external_id:X42"), page},
+		{"name word", search("kalomi"), page},
+		{"name word, page 3", search("kalomi"), domain.Window{Offset: 200, Limit: 101}},
+		{"name word and a role", search("kalomi -role:agent"), page},
+		{"name word and an email", search("kalomi user42@example.com"), page},
+		{"tags", search("tags:vip -kalomi"), page},
+		{"autocomplete", domain.UserFilter{NamePrefix: "User 42"}, domain.Window{Limit: 11, Sort: domain.Sort{Field: "name"}}},
+		{"legacy contains", domain.UserFilter{NameContains: "Kalomi", IncludeInactive: true}, domain.Window{Limit: 15}},
+		{"legacy contains, page 3", domain.UserFilter{NameContains: "Kalomi", IncludeInactive: true}, domain.Window{Offset: 30, Limit: 15}},
+	} {
+		q, err := db.userQuery(ctx, tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		query, args := q.page(tc.w)
+		countQuery, countArgs := q.count(domain.MaxOffsetRecords)
+		for _, sql := range []struct {
+			query string
+			args  []any
+		}{{query, args}, {countQuery, countArgs}} {
+			plan := explain(t, db, sql.query, sql.args)
+			t.Logf("%s:\n%s", tc.name, plan)
+			for _, bad := range []string{"SCAN u\n", "SCAN u USING", "USE TEMP B-TREE"} {
+				if strings.Contains(plan+"\n", bad) {
+					t.Errorf("%s: %q in the plan of %s:\n%s", tc.name, strings.TrimSpace(bad), sql.query, plan)
+				}
+			}
+		}
+	}
+}
+
+// explain is the query plan of query, one step a line.
+func explain(t *testing.T, db *DB, query string, args []any) string {
+	t.Helper()
+	rows, err := db.read.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var steps []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		steps = append(steps, detail)
+	}
+	return strings.Join(steps, "\n")
+}
