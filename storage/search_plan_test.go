@@ -90,3 +90,56 @@ func explain(t *testing.T, db *DB, query string, args []any) string {
 	}
 	return strings.Join(steps, "\n")
 }
+
+// TestSearchWordsFollowActive: the full-text tables hold active users only
+// (migration 0014), so a deleted user's words go and a restored user's come
+// back with its current name, emails and tags, and a search's count, read
+// from the index alone, stays the number of users it finds.
+func TestSearchWordsFollowActive(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "words.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.SeedUsers(ctx, 30, time.Unix(1_700_000_000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	exec := func(query string, args ...any) {
+		t.Helper()
+		if _, err := db.write.ExecContext(ctx, query, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found := func(query string) (int, int) {
+		t.Helper()
+		terms, err := domain.ParseSearch(query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := domain.UserFilter{Search: terms}
+		us, err := db.Users(ctx, f, domain.Window{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := db.CountUsersUpTo(ctx, f, domain.MaxOffsetRecords)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(us), n
+	}
+	const tenth = 11 // position 10, tagged vip
+	exec("UPDATE users SET active = 0 WHERE id = ?", tenth)
+	exec("UPDATE users SET tags = '[\"gold\"]', name = 'Gone Away' WHERE id = ?", tenth)
+	for query, want := range map[string]int{"gone": 0, "tags:gold": 0, "tags:vip": 2, "user10": 0} {
+		if page, count := found(query); page != want || count != want {
+			t.Errorf("deleted: %s found %d, counted %d, want %d", query, page, count, want)
+		}
+	}
+	exec("UPDATE users SET active = 1 WHERE id = ?", tenth)
+	for query, want := range map[string]int{"gone": 1, "tags:gold": 1, "tags:vip": 2, "user10": 1} {
+		if page, count := found(query); page != want || count != want {
+			t.Errorf("restored: %s found %d, counted %d, want %d", query, page, count, want)
+		}
+	}
+}

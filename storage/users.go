@@ -130,6 +130,8 @@ func (r reader) UsersByExternalIDs(ctx context.Context, externalIDs []string) ([
 type userQuery struct {
 	from, where, id string
 	args            []any
+	// index, when set, counts the same users from a full-text index alone.
+	index *userQuery
 }
 
 // userQuery builds the query of f. A legacy name search reads its
@@ -143,15 +145,24 @@ func (r reader) userQuery(ctx context.Context, f domain.UserFilter) (userQuery, 
 	}
 	q := userQuery{from: "users u", id: "u.id"}
 	var conds []string
+	var driver *textMatch
 	matches := textMatches(f.Search)
 	if len(trigrams) > 0 {
 		q.from, q.id, conds, q.args = trigramJoin(trigrams)
 	} else if i := drivingMatch(f.Search, matches); i >= 0 {
-		q.from, q.id, conds, q.args = matchJoin(matches[i])
+		m := matches[i]
+		driver = &m
+		q.from, q.id, conds, q.args = matchJoin(m)
 		matches = slices.Delete(matches, i, i+1)
 	}
+	joined := len(conds)
 	conds, q.args = userConds(f, conds, q.args)
 	conds, q.args = matchConds(matches, conds, q.args)
+	if driver != nil && slices.Equal(conds[joined:], []string{activeOnly}) {
+		// Only its words narrow the search, and the full-text tables hold
+		// active users only (migration 0014).
+		q.index = &userQuery{from: driver.table + " w", where: " WHERE w." + driver.table + " MATCH ?", args: []any{driver.query}}
+	}
 	if len(conds) > 0 {
 		q.where = " WHERE " + strings.Join(conds, " AND ")
 	}
@@ -172,11 +183,17 @@ func (q userQuery) page(w domain.Window) (string, []any) {
 // count is the query counting the list's users, at most limit of them
 // unless limit is 0.
 func (q userQuery) count(limit int) (string, []any) {
+	if q.index != nil {
+		return q.index.count(limit)
+	}
 	if limit == 0 {
 		return "SELECT count(*) FROM " + q.from + q.where, q.args
 	}
 	return "SELECT count(*) FROM (SELECT 1 FROM " + q.from + q.where + " LIMIT ?)", append(q.args[:len(q.args):len(q.args)], limit)
 }
+
+// activeOnly is the condition of a list of active users.
+const activeOnly = "u.active = 1"
 
 // userConds adds the conditions of f to conds.
 func userConds(f domain.UserFilter, conds []string, args []any) ([]string, []any) {
@@ -184,7 +201,7 @@ func userConds(f domain.UserFilter, conds []string, args []any) ([]string, []any
 	case f.Deleted:
 		conds = append(conds, "u.active = 0")
 	case !f.IncludeInactive:
-		conds = append(conds, "u.active = 1")
+		conds = append(conds, activeOnly)
 	}
 	if len(f.Roles) > 0 {
 		conds = append(conds, "u.role IN ("+placeholders(len(f.Roles))+")")
