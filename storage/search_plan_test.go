@@ -16,14 +16,7 @@ import (
 // runs no ANALYZE), so a small database plans them as a million users do.
 func TestSearchPlans(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "plans.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.SeedUsers(ctx, 100, time.Unix(1_700_000_000, 0)); err != nil {
-		t.Fatal(err)
-	}
+	db := seededDB(t, 100)
 	search := func(query string) domain.UserFilter {
 		terms, err := domain.ParseSearch(query)
 		if err != nil {
@@ -71,6 +64,21 @@ func TestSearchPlans(t *testing.T) {
 	}
 }
 
+// seededDB is a fresh database with users seeded users, closed when the
+// test ends.
+func seededDB(t *testing.T, users int) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "search.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.SeedUsers(context.Background(), users, time.Unix(1_700_000_000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // explain is the query plan of query, one step a line.
 func explain(t *testing.T, db *DB, query string, args []any) string {
 	t.Helper()
@@ -97,14 +105,7 @@ func explain(t *testing.T, db *DB, query string, args []any) string {
 // from the index alone, stays the number of users it finds.
 func TestSearchWordsFollowActive(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "words.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.SeedUsers(ctx, 30, time.Unix(1_700_000_000, 0)); err != nil {
-		t.Fatal(err)
-	}
+	db := seededDB(t, 30)
 	exec := func(query string, args ...any) {
 		t.Helper()
 		if _, err := db.write.ExecContext(ctx, query, args...); err != nil {

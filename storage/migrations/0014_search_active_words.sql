@@ -7,18 +7,22 @@
 DELETE FROM user_words WHERE docid IN (SELECT id FROM users WHERE NOT active);
 DELETE FROM user_more_words WHERE docid IN (SELECT id FROM users WHERE NOT active);
 
+-- A user's words, as the full-text tables hold them (the email and phone
+-- columns as migration 0012 writes them), for the two triggers that add them.
+CREATE VIEW user_word_rows AS
+	SELECT u.id AS docid, u.name, coalesce((SELECT group_concat(value, ' ') FROM identities WHERE user_id = u.id AND type = 'email'), '') AS email,
+		u.notes, trim(u.phone || ' ' || coalesce((SELECT group_concat(value, ' ') FROM identities WHERE user_id = u.id AND type = 'phone_number'), '')) AS phone,
+		coalesce(u.external_id, '') AS external_id
+	FROM users u;
+
 DROP TRIGGER users_words_insert;
 CREATE TRIGGER users_words_insert AFTER INSERT ON users WHEN NEW.active BEGIN
-	INSERT INTO user_words (docid, name, email, notes, phone, external_id)
-		VALUES (NEW.id, NEW.name, coalesce((SELECT group_concat(value, ' ') FROM identities WHERE user_id = NEW.id AND type = 'email'), ''),
-			NEW.notes, trim(NEW.phone || ' ' || coalesce((SELECT group_concat(value, ' ') FROM identities WHERE user_id = NEW.id AND type = 'phone_number'), '')), coalesce(NEW.external_id, ''));
+	INSERT INTO user_words (docid, name, email, notes, phone, external_id) SELECT * FROM user_word_rows WHERE docid = NEW.id;
 	INSERT INTO user_more_words (docid, details, tags) SELECT NEW.id, NEW.details, NEW.tags WHERE NEW.details <> '' OR NEW.tags <> '[]';
 END;
 
 CREATE TRIGGER users_words_restore AFTER UPDATE OF active ON users WHEN NEW.active AND NOT OLD.active BEGIN
-	INSERT INTO user_words (docid, name, email, notes, phone, external_id)
-		VALUES (NEW.id, NEW.name, coalesce((SELECT group_concat(value, ' ') FROM identities WHERE user_id = NEW.id AND type = 'email'), ''),
-			NEW.notes, trim(NEW.phone || ' ' || coalesce((SELECT group_concat(value, ' ') FROM identities WHERE user_id = NEW.id AND type = 'phone_number'), '')), coalesce(NEW.external_id, ''));
+	INSERT INTO user_words (docid, name, email, notes, phone, external_id) SELECT * FROM user_word_rows WHERE docid = NEW.id;
 	INSERT INTO user_more_words (docid, details, tags) SELECT NEW.id, NEW.details, NEW.tags WHERE NEW.details <> '' OR NEW.tags <> '[]';
 END;
 
