@@ -321,7 +321,15 @@ func migrationSteps() ([]migration, error) {
 }
 
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
+	return runTx(ctx, db.write, fn)
+}
+
+// runTx runs fn in a transaction of c, the write pool or one of its
+// connections.
+func runTx(ctx context.Context, c interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, fn func(tx *sql.Tx) error) error {
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
