@@ -84,6 +84,11 @@ func encodeJSON(buf *bytes.Buffer, v any) error {
 }
 
 func encodeValue(buf *bytes.Buffer, enc *json.Encoder, v any) error {
+	if a, ok := v.(jsonAppender); ok {
+		b, err := a.appendJSON(buf.AvailableBuffer())
+		buf.Write(b)
+		return err
+	}
 	o, ok := v.(object)
 	if !ok {
 		if err := enc.Encode(v); err != nil {

@@ -20,7 +20,7 @@ func (h *Handler) searchUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.writeUsers(w, r, h.listBody(r, "users", each(r, us, h.user), info), us)
+	return h.writeUsers(w, r, h.listBody(r, "users", h.users(r, us), info), us)
 }
 
 func (h *Handler) autocompleteUsers(w http.ResponseWriter, r *http.Request) error {
@@ -33,7 +33,7 @@ func (h *Handler) autocompleteUsers(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	return h.writeUsers(w, r, h.listBody(r, "users", each(r, us, h.user), info), us)
+	return h.writeUsers(w, r, h.listBody(r, "users", h.users(r, us), info), us)
 }
 
 // exportParams reads the export's start_time (required unless cursor is
@@ -69,7 +69,7 @@ func (h *Handler) exportUsers(w http.ResponseWriter, r *http.Request) error {
 	end := page.EndTime.Unix()
 	next := h.pageLink(r, map[string]string{"start_time": strconv.FormatInt(end, 10)})
 	return h.writeUsers(w, r, object{
-		{"users", each(r, page.Users, h.user)}, {"count", len(page.Users)}, {"end_time", end},
+		{"users", h.users(r, page.Users)}, {"count", len(page.Users)}, {"end_time", end},
 		{"next_page", next}, {"end_of_stream", page.EndOfStream},
 	}, page.Users)
 }
@@ -93,7 +93,7 @@ func (h *Handler) exportUsersCursor(w http.ResponseWriter, r *http.Request) erro
 		return &s
 	}
 	return h.writeUsers(w, r, object{
-		{"users", each(r, page.Users, h.user)}, {"end_of_stream", page.EndOfStream},
+		{"users", h.users(r, page.Users)}, {"end_of_stream", page.EndOfStream},
 		{"after_cursor", text(page.After)}, {"after_url", link(page.After)},
 		{"before_cursor", text(page.Before)}, {"before_url", link(page.Before)},
 	}, page.Users)

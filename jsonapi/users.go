@@ -78,7 +78,7 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.writeUsers(w, r, h.listBody(r, "users", each(r, us, h.user), info), us)
+	return h.writeUsers(w, r, h.listBody(r, "users", h.users(r, us), info), us)
 }
 
 func (h *Handler) countUsers(w http.ResponseWriter, r *http.Request) error {
@@ -120,7 +120,7 @@ func (h *Handler) showManyUsers(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return h.writeUsers(w, r, h.listBody(r, "users", each(r, us, h.user), domain.PageInfo{Number: 1, Count: len(us)}), us)
+	return h.writeUsers(w, r, h.listBody(r, "users", h.users(r, us), domain.PageInfo{Number: 1, Count: len(us)}), us)
 }
 
 // anonymousUser is what /users/me shows a caller without valid credentials:

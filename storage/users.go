@@ -12,49 +12,86 @@ import (
 	"github.com/deskgate/deskgate/domain"
 )
 
-// userColumns is the one SELECT list for users; scanUser reads it. The
-// primary email, the phone, verified and the default organization are
-// derived from their tables: the email is the primary email identity, and
-// verified follows it (users without an email keep their own flag); the
-// phone is the primary phone_number identity, else a number kept on the user
-// (a shared one), which migration 0003's triggers clear whenever a primary
-// phone identity exists.
-// The last column tells whether the user has group memberships, so that most
-// users (end users have none) cost no second query.
-const userColumns = `u.id, u.name,
-	coalesce((SELECT value FROM identities WHERE user_id = u.id AND type = 'email' AND is_primary), ''),
-	u.role, u.restriction, u.active,
-	coalesce((SELECT verified FROM identities WHERE user_id = u.id AND type = 'email' AND is_primary), u.verified),
-	u.suspended, u.owner, coalesce(u.external_id, ''), u.alias,
-	coalesce((SELECT value FROM identities WHERE user_id = u.id AND type = 'phone_number' AND is_primary), u.phone),
+// userRowColumns are the columns of the users row itself; scanUserRow
+// reads them. A user's primary email, phone, verified and default
+// organization are derived from other tables: the email is the primary
+// email identity, and verified follows it (users without an email keep
+// their own flag); the phone is the primary phone_number identity, else a
+// number kept on the user (a shared one), which migration 0003's triggers
+// clear whenever a primary phone identity exists.
+const userRowColumns = `u.id, u.name, u.role, u.restriction, u.active, u.verified,
+	u.suspended, u.owner, coalesce(u.external_id, ''), u.alias, u.phone,
 	u.shared_phone_number, u.notes, u.details, u.signature, u.locale, u.time_zone,
-	u.time_format, coalesce((SELECT organization_id FROM organization_memberships WHERE user_id = u.id AND is_default), 0),
-	coalesce(u.custom_role_id, 0), u.moderator, u.only_private_comments, u.tags, u.user_fields,
-	u.created_at, u.updated_at, coalesce(u.last_login_at, 0),
-	u.erased_at IS NOT NULL, EXISTS (SELECT 1 FROM group_memberships WHERE user_id = u.id)`
+	u.time_format, coalesce(u.custom_role_id, 0), u.moderator, u.only_private_comments, u.tags, u.user_fields,
+	u.created_at, u.updated_at, coalesce(u.last_login_at, 0), u.erased_at IS NOT NULL`
+
+// userColumns reads one user whole: the row, then the derived fields by
+// subqueries, and whether the user has group memberships, so that most
+// users (end users have none) cost no second query. scanUser reads it.
+// A list of users is read with userRowColumns instead and completed by
+// completeUsers, a query for each derived table rather than a subquery for
+// each user.
+const userColumns = userRowColumns + `,
+	coalesce((SELECT value FROM identities WHERE user_id = u.id AND type = 'email' AND is_primary), ''),
+	coalesce((SELECT verified FROM identities WHERE user_id = u.id AND type = 'email' AND is_primary), u.verified),
+	coalesce((SELECT value FROM identities WHERE user_id = u.id AND type = 'phone_number' AND is_primary), u.phone),
+	coalesce((SELECT organization_id FROM organization_memberships WHERE user_id = u.id AND is_default), 0),
+	EXISTS (SELECT 1 FROM group_memberships WHERE user_id = u.id)`
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanUser(sc scanner) (u *domain.User, inGroups bool, err error) {
-	u = new(domain.User)
-	var zone, tags, fields string
-	var created, updated, login int64
-	err = sc.Scan(&u.ID, &u.Name, &u.Email, &u.Role, &u.Restriction, &u.Active, &u.Verified, &u.Suspended,
+// userRow is a user being scanned: the columns that need converting.
+type userRow struct {
+	u                       *domain.User
+	zone, tags, fields      string
+	created, updated, login int64
+}
+
+// dest lists where userRowColumns go, then more.
+func (row *userRow) dest(more ...any) []any {
+	u := row.u
+	return append([]any{&u.ID, &u.Name, &u.Role, &u.Restriction, &u.Active, &u.Verified, &u.Suspended,
 		&u.Owner, &u.ExternalID, &u.Alias, &u.Phone, &u.SharedPhoneNumber, &u.Notes, &u.Details, &u.Signature,
-		&u.Locale, &zone, &u.TimeFormat, &u.OrganizationID, &u.CustomRoleID, &u.Moderator,
-		&u.OnlyPrivateComments, &tags, &fields, &created, &updated, &login, &u.Erased, &inGroups)
-	if err != nil {
+		&u.Locale, &row.zone, &u.TimeFormat, &u.CustomRoleID, &u.Moderator,
+		&u.OnlyPrivateComments, &row.tags, &row.fields, &row.created, &row.updated, &row.login, &u.Erased}, more...)
+}
+
+// finish converts the scanned columns into the user's fields.
+func (row *userRow) finish() (*domain.User, error) {
+	u := row.u
+	u.TimeZone, _ = domain.ZoneByName(row.zone)
+	// Most users have neither tags nor fields: their empty values are made
+	// without the JSON decoder, as it makes them (empty, not nil).
+	if row.tags == "[]" {
+		u.Tags = []string{}
+	} else if err := json.Unmarshal([]byte(row.tags), &u.Tags); err != nil {
+		return nil, err
+	}
+	if row.fields == "{}" {
+		u.UserFields = map[string]any{}
+	} else if err := json.Unmarshal([]byte(row.fields), &u.UserFields); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = unix(row.created), unix(row.updated), unix(row.login)
+	return u, nil
+}
+
+func scanUserRow(sc scanner) (*domain.User, error) {
+	row := userRow{u: new(domain.User)}
+	if err := sc.Scan(row.dest()...); err != nil {
+		return nil, err
+	}
+	return row.finish()
+}
+
+func scanUser(sc scanner) (u *domain.User, inGroups bool, err error) {
+	row := userRow{u: new(domain.User)}
+	u = row.u
+	if err := sc.Scan(row.dest(&u.Email, &u.Verified, &u.Phone, &u.OrganizationID, &inGroups)...); err != nil {
 		return nil, false, err
 	}
-	u.TimeZone, _ = domain.ZoneByName(zone)
-	if err := json.Unmarshal([]byte(tags), &u.Tags); err != nil {
-		return nil, false, err
-	}
-	if err := json.Unmarshal([]byte(fields), &u.UserFields); err != nil {
-		return nil, false, err
-	}
-	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = unix(created), unix(updated), unix(login)
-	return u, inGroups, nil
+	u, err = row.finish()
+	return u, inGroups, err
 }
 
 func unix(s int64) time.Time {
@@ -64,8 +101,9 @@ func unix(s int64) time.Time {
 	return time.Unix(s, 0).UTC()
 }
 
-// queryUsers runs a user query and loads the users' group memberships.
-func (r reader) queryUsers(ctx context.Context, query string, args ...any) ([]*domain.User, error) {
+// queryUser runs a query of userColumns and loads the users' group
+// memberships: for one user or a few.
+func (r reader) queryUser(ctx context.Context, query string, args ...any) ([]*domain.User, error) {
 	rows, err := r.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -88,6 +126,66 @@ func (r reader) queryUsers(ctx context.Context, query string, args ...any) ([]*d
 	return us, r.loadGroups(ctx, inGroups)
 }
 
+// queryUsers runs a query of userRowColumns, a list of users, and
+// completes them.
+func (r reader) queryUsers(ctx context.Context, query string, args ...any) ([]*domain.User, error) {
+	us, err := queryAll(ctx, r.q, query, args, scanUserRow)
+	if err != nil {
+		return nil, err
+	}
+	return us, r.completeUsers(ctx, us)
+}
+
+// completeUsers reads the derived fields of users (userColumns says which)
+// and their group memberships, one query for each table.
+func (r reader) completeUsers(ctx context.Context, us []*domain.User) error {
+	if len(us) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(us))
+	byID := make(map[int64]*domain.User, len(us))
+	for i, u := range us {
+		ids[i], byID[u.ID] = u.ID, u
+	}
+	list := idsJSON(ids)
+	_, err := queryAll(ctx, r.q, `SELECT user_id, type, value, verified FROM identities
+		WHERE user_id IN (SELECT value FROM json_each(?)) AND is_primary AND type IN ('email', 'phone_number')`, []any{list},
+		func(sc scanner) (struct{}, error) {
+			var id int64
+			var typ, value string
+			var verified bool
+			if err := sc.Scan(&id, &typ, &value, &verified); err != nil {
+				return struct{}{}, err
+			}
+			u := byID[id]
+			if typ == "email" {
+				u.Email, u.Verified = value, verified
+			} else {
+				u.Phone = value
+			}
+			return struct{}{}, nil
+		})
+	if err != nil {
+		return err
+	}
+	// The first default organization by id, as the subquery of userColumns
+	// reads it along the (user_id, organization_id) index.
+	_, err = queryAll(ctx, r.q, `SELECT user_id, min(organization_id) FROM organization_memberships
+		WHERE user_id IN (SELECT value FROM json_each(?)) AND is_default GROUP BY user_id`, []any{list},
+		func(sc scanner) (struct{}, error) {
+			var id, org int64
+			err := sc.Scan(&id, &org)
+			if err == nil {
+				byID[id].OrganizationID = org
+			}
+			return struct{}{}, err
+		})
+	if err != nil {
+		return err
+	}
+	return r.loadGroups(ctx, us)
+}
+
 func (r reader) UserByID(ctx context.Context, id int64) (*domain.User, error) {
 	return r.oneUser(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ? AND u.erased_at IS NULL", id)
 }
@@ -97,7 +195,7 @@ func (r reader) UserRecord(ctx context.Context, id int64) (*domain.User, error) 
 }
 
 func (r reader) oneUser(ctx context.Context, query string, id int64) (*domain.User, error) {
-	us, err := r.queryUsers(ctx, query, id)
+	us, err := r.queryUser(ctx, query, id)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +213,11 @@ func idsJSON[T any](ids []T) string {
 }
 
 func (r reader) UsersByIDs(ctx context.Context, ids []int64) ([]*domain.User, error) {
-	return r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id IN (SELECT value FROM json_each(?)) AND u.erased_at IS NULL", idsJSON(ids))
+	return r.queryUsers(ctx, "SELECT "+userRowColumns+" FROM users u WHERE u.id IN (SELECT value FROM json_each(?)) AND u.erased_at IS NULL", idsJSON(ids))
 }
 
 func (r reader) UsersByExternalIDs(ctx context.Context, externalIDs []string) ([]*domain.User, error) {
-	return r.queryUsers(ctx, `SELECT `+userColumns+` FROM users u
+	return r.queryUsers(ctx, `SELECT `+userRowColumns+` FROM users u
 		WHERE u.external_id COLLATE NOCASE IN (SELECT value FROM json_each(?))`, idsJSON(externalIDs))
 }
 
@@ -169,15 +267,15 @@ func (r reader) userQuery(ctx context.Context, f domain.UserFilter) (userQuery, 
 	return q, nil
 }
 
-// page is the query of one window of the list.
-func (q userQuery) page(w domain.Window) (string, []any) {
+// page is the query of one window of the list, selecting columns.
+func (q userQuery) page(w domain.Window, columns string) (string, []any) {
 	if w.Offset > 0 && w.After == nil && w.Before == nil {
 		// Skip the offset over the index alone: SQLite would otherwise build
-		// every skipped row, subqueries and all, before discarding it.
+		// every skipped row before discarding it.
 		ids, args := windowed("SELECT "+q.id+" FROM "+q.from, q.where, q.args, w, q.id, userSortColumns)
-		return "SELECT " + userColumns + " FROM users u WHERE u.id IN (" + ids + ") ORDER BY " + orderBy(w, "u.id", userSortColumns, !w.Sort.Desc), args
+		return "SELECT " + columns + " FROM users u WHERE u.id IN (" + ids + ") ORDER BY " + orderBy(w, "u.id", userSortColumns, !w.Sort.Desc), args
 	}
-	return windowed("SELECT "+userColumns+" FROM "+q.from, q.where, q.args, w, q.id, userSortColumns)
+	return windowed("SELECT "+columns+" FROM "+q.from, q.where, q.args, w, q.id, userSortColumns)
 }
 
 // count is the query counting the list's users, at most limit of them
@@ -256,32 +354,43 @@ func orderBy(w domain.Window, idCol string, cols sortColumns, forward bool) stri
 
 // windowed adds a window's keyset condition, order and limit to a query
 // whose WHERE clause is where; cols names the list's sort columns (nil for
-// a list sorted by id only). Before a cursor it reads backwards, nearest
-// first: read the rows with queryWindow (or inOrder), which turns them back
-// into sort order.
+// a list sorted by id only), each of which, and idCol, must be a column of
+// selectFrom's result. Before a cursor it reads backwards, nearest first:
+// read the rows with queryWindow (or inOrder), which turns them back into
+// sort order.
 func windowed(selectFrom, where string, args []any, w domain.Window, idCol string, cols sortColumns) (string, []any) {
 	forward := w.Sort.Desc == (w.Before != nil)
-	if k := cmp.Or(w.After, w.Before); k != nil {
-		op := ">"
-		if !forward {
-			op = "<"
-		}
-		cond := idCol + " " + op + " ?"
-		keyArgs := []any{k.ID}
-		if col := cols[w.Sort.Field]; col != "" {
-			// The plain bound on the column lets SQLite seek along an index
-			// on it; the row value alone would scan from the start.
-			cond = col + " " + op + "= ? AND (" + col + ", " + idCol + ") " + op + " (?, ?)"
-			keyArgs = []any{k.Value, k.Value, k.ID}
-		}
-		if where == "" {
-			where = " WHERE " + cond
-		} else {
-			where += " AND " + cond
-		}
-		args = append(args, keyArgs...)
+	order := " ORDER BY " + orderBy(w, idCol, cols, forward) + " LIMIT ? OFFSET ?"
+	k := cmp.Or(w.After, w.Before)
+	if k == nil {
+		return selectFrom + where + order, append(args, w.Limit, w.Offset)
 	}
-	return selectFrom + where + " ORDER BY " + orderBy(w, idCol, cols, forward) + " LIMIT ? OFFSET ?", append(args, w.Limit, w.Offset)
+	op := ">"
+	if !forward {
+		op = "<"
+	}
+	col := cols[w.Sort.Field]
+	if col == "" {
+		return selectFrom + and(where, idCol+" "+op+" ?") + order, append(args, k.ID, w.Limit, w.Offset)
+	}
+	// The rows that tie with the key on the column, past its id, then the
+	// rows past its value: each half seeks along an index on (column, id),
+	// and SQLite merges the two in order. A row value, (column, id) > (?, ?),
+	// would read every tied row before the key's (all of a million seeded
+	// users share one updated_at: 60 ms a page at the end of the export).
+	ties := selectFrom + and(where, col+" = ? AND "+idCol+" "+op+" ?")
+	past := selectFrom + and(where, col+" "+op+" ?")
+	out := append(slices.Clone(args), k.Value, k.ID)
+	out = append(append(out, args...), k.Value)
+	return ties + " UNION ALL " + past + order, append(out, w.Limit, w.Offset)
+}
+
+// and adds cond to a WHERE clause, which may be empty.
+func and(where, cond string) string {
+	if where == "" {
+		return " WHERE " + cond
+	}
+	return where + " AND " + cond
 }
 
 // inOrder puts the rows of a window read backwards back into sort order.
@@ -303,7 +412,7 @@ func (r reader) Users(ctx context.Context, f domain.UserFilter, w domain.Window)
 	if err != nil {
 		return nil, err
 	}
-	query, args := q.page(w)
+	query, args := q.page(w, userRowColumns)
 	us, err := r.queryUsers(ctx, query, args...)
 	return inOrder(w, us), err
 }
@@ -330,7 +439,7 @@ func (r reader) CountUsersTotal(ctx context.Context) (int, error) {
 }
 
 func (r reader) AccountOwner(ctx context.Context) (*domain.User, error) {
-	us, err := r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.owner ORDER BY u.id LIMIT 1")
+	us, err := r.queryUser(ctx, "SELECT "+userColumns+" FROM users u WHERE u.owner ORDER BY u.id LIMIT 1")
 	if err != nil {
 		return nil, err
 	}
@@ -341,7 +450,7 @@ func (r reader) AccountOwner(ctx context.Context) (*domain.User, error) {
 }
 
 func (r reader) UsersByPosition(ctx context.Context, first, limit int) ([]*domain.User, error) {
-	return r.queryUsers(ctx, "SELECT "+userColumns+" FROM users u WHERE u.position >= ? AND u.position < ? ORDER BY u.position",
+	return r.queryUsers(ctx, "SELECT "+userRowColumns+" FROM users u WHERE u.position >= ? AND u.position < ? ORDER BY u.position",
 		first, first+limit)
 }
 
