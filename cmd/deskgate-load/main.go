@@ -26,6 +26,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -376,15 +377,15 @@ func exportAll(ctx context.Context, c *http.Client, cfg config, stdout io.Writer
 			return err
 		}
 		req.SetBasicAuth(user, secret)
-		var page struct {
-			Users       []struct{ ID int64 }
-			AfterURL    string `json:"after_url"`
-			EndOfStream bool   `json:"end_of_stream"`
-		}
-		if err := fetchJSON(ctx, c, req, &page); err != nil {
+		body, err := fetch(ctx, c, req)
+		if err != nil {
 			return fmt.Errorf("export page %d: %w", pages+1, err)
 		}
-		users, pages = users+len(page.Users), pages+1
+		page, err := readExportPage(body)
+		if err != nil {
+			return fmt.Errorf("export page %d: %w", pages+1, err)
+		}
+		users, pages = users+page.users, pages+1
 		if page.EndOfStream {
 			break
 		}
@@ -417,19 +418,85 @@ func walkCursor(ctx context.Context, c *http.Client, get func(string) *http.Requ
 }
 
 func fetchJSON(ctx context.Context, c *http.Client, req *http.Request, v any) error {
-	resp, err := c.Do(req.WithContext(ctx))
+	b, err := fetch(ctx, c, req)
 	if err != nil {
 		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// fetch returns the body of a 200 answer to req.
+func fetch(ctx context.Context, c *http.Client, req *http.Request) ([]byte, error) {
+	resp, err := c.Do(req.WithContext(ctx))
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s: %.200s", req.URL.Path, resp.Status, b)
+		return nil, fmt.Errorf("%s: %s: %.200s", req.URL.Path, resp.Status, b)
 	}
-	return json.Unmarshal(b, v)
+	return b, nil
+}
+
+// exportPage is what the export loop reads of a page.
+type exportPage struct {
+	AfterURL    string `json:"after_url"`
+	EndOfStream bool   `json:"end_of_stream"`
+	users       int
+}
+
+// readExportPage counts a page's users and decodes the rest of it.
+// Decoding 1,000 users (800 KB) cost about half of what the server spent
+// making the page, so the client, not the server, set the export's pace;
+// counting them is a scan of the bytes.
+func readExportPage(body []byte) (exportPage, error) {
+	var page exportPage
+	start, end, n, err := countUsers(body)
+	if err != nil {
+		return page, err
+	}
+	rest := append(append(body[:start:start], "null"...), body[end:]...)
+	page.users = n
+	return page, json.Unmarshal(rest, &page)
+}
+
+// countUsers finds the value of the top-level "users" key of a JSON
+// object, an array, and counts its elements, which are objects.
+func countUsers(b []byte) (start, end, n int, err error) {
+	depth, inString := 0, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case inString && c == '\\':
+			i++
+		case inString:
+			inString = c != '"'
+		case c == '"' && depth == 1 && bytes.HasPrefix(b[i:], []byte(`"users":[`)):
+			start = i + len(`"users":`)
+			i = start
+			depth = 2
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth == 3 && start > 0 && end == 0 {
+				n++
+			}
+		case c == '}' || c == ']':
+			depth--
+			if depth == 1 && start > 0 && end == 0 {
+				end = i + 1
+			}
+		}
+	}
+	if start == 0 || end == 0 || depth != 0 {
+		return 0, 0, 0, fmt.Errorf("no users array in %.200s", b)
+	}
+	return start, end, n, nil
 }
 
 // result is what one load run measured.
