@@ -28,9 +28,8 @@ const userRowColumns = `u.id, u.name, u.role, u.restriction, u.active, u.verifie
 // userColumns reads one user whole: the row, then the derived fields by
 // subqueries, and whether the user has group memberships, so that most
 // users (end users have none) cost no second query. scanUser reads it.
-// A list of users is read with userRowColumns instead and completed by
-// completeUsers, a query for each derived table rather than a subquery for
-// each user.
+// A long list of users is read with userRowColumns instead and completed
+// by completeUsers (listOf).
 const userColumns = userRowColumns + `,
 	coalesce((SELECT value FROM identities WHERE user_id = u.id AND type = 'email' AND is_primary), ''),
 	coalesce((SELECT verified FROM identities WHERE user_id = u.id AND type = 'email' AND is_primary), u.verified),
@@ -126,9 +125,33 @@ func (r reader) queryUser(ctx context.Context, query string, args ...any) ([]*do
 	return us, r.loadGroups(ctx, inGroups)
 }
 
-// queryUsers runs a query of userRowColumns, a list of users, and
-// completes them.
-func (r reader) queryUsers(ctx context.Context, query string, args ...any) ([]*domain.User, error) {
+// userList is how a list of users is read: its columns, and whether the
+// derived fields come from completeUsers (a query for each table over the
+// list's ids) or from userColumns' subqueries (five for each user).
+type userList struct {
+	columns  string
+	perTable bool
+}
+
+// completePerTable is the list size from which completeUsers is the
+// cheaper: its three statements cost a first legacy page of 15 users about
+// 20 % more server CPU than the subqueries; they save about 15 % of a v2
+// page of 100, and more of an export page of 1,000.
+const completePerTable = 50
+
+// listOf is how a list of at most n users is read.
+func listOf(n int) userList {
+	if n < completePerTable {
+		return userList{columns: userColumns}
+	}
+	return userList{columns: userRowColumns, perTable: true}
+}
+
+// queryUsers runs a query of l's columns.
+func (r reader) queryUsers(ctx context.Context, l userList, query string, args ...any) ([]*domain.User, error) {
+	if !l.perTable {
+		return r.queryUser(ctx, query, args...)
+	}
 	us, err := queryAll(ctx, r.q, query, args, scanUserRow)
 	if err != nil {
 		return nil, err
@@ -213,11 +236,13 @@ func idsJSON[T any](ids []T) string {
 }
 
 func (r reader) UsersByIDs(ctx context.Context, ids []int64) ([]*domain.User, error) {
-	return r.queryUsers(ctx, "SELECT "+userRowColumns+" FROM users u WHERE u.id IN (SELECT value FROM json_each(?)) AND u.erased_at IS NULL", idsJSON(ids))
+	l := listOf(len(ids))
+	return r.queryUsers(ctx, l, "SELECT "+l.columns+" FROM users u WHERE u.id IN (SELECT value FROM json_each(?)) AND u.erased_at IS NULL", idsJSON(ids))
 }
 
 func (r reader) UsersByExternalIDs(ctx context.Context, externalIDs []string) ([]*domain.User, error) {
-	return r.queryUsers(ctx, `SELECT `+userRowColumns+` FROM users u
+	l := listOf(len(externalIDs))
+	return r.queryUsers(ctx, l, `SELECT `+l.columns+` FROM users u
 		WHERE u.external_id COLLATE NOCASE IN (SELECT value FROM json_each(?))`, idsJSON(externalIDs))
 }
 
@@ -267,8 +292,10 @@ func (r reader) userQuery(ctx context.Context, f domain.UserFilter) (userQuery, 
 	return q, nil
 }
 
-// page is the query of one window of the list, selecting columns.
-func (q userQuery) page(w domain.Window, columns string) (string, []any) {
+// page is the query of one window of the list, of the columns listOf
+// gives for its size.
+func (q userQuery) page(w domain.Window) (string, []any) {
+	columns := listOf(w.Limit).columns
 	if w.Offset > 0 && w.After == nil && w.Before == nil {
 		// Skip the offset over the index alone: SQLite would otherwise build
 		// every skipped row before discarding it.
@@ -412,8 +439,9 @@ func (r reader) Users(ctx context.Context, f domain.UserFilter, w domain.Window)
 	if err != nil {
 		return nil, err
 	}
-	query, args := q.page(w, userRowColumns)
-	us, err := r.queryUsers(ctx, query, args...)
+	l := listOf(w.Limit)
+	query, args := q.page(w)
+	us, err := r.queryUsers(ctx, l, query, args...)
 	return inOrder(w, us), err
 }
 
@@ -450,7 +478,8 @@ func (r reader) AccountOwner(ctx context.Context) (*domain.User, error) {
 }
 
 func (r reader) UsersByPosition(ctx context.Context, first, limit int) ([]*domain.User, error) {
-	return r.queryUsers(ctx, "SELECT "+userRowColumns+" FROM users u WHERE u.position >= ? AND u.position < ? ORDER BY u.position",
+	l := listOf(limit)
+	return r.queryUsers(ctx, l, "SELECT "+l.columns+" FROM users u WHERE u.position >= ? AND u.position < ? ORDER BY u.position",
 		first, first+limit)
 }
 

@@ -1,0 +1,51 @@
+package storage
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/deskgate/deskgate/domain"
+)
+
+// TestListsReadPerTableAsPerUser: a long list completed by completeUsers
+// reads the same users as userColumns' subqueries do, with phones, an
+// unverified email, a missing email, a second organization and groups.
+func TestListsReadPerTableAsPerUser(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	if err := db.SeedUsers(ctx, 200, time.Unix(1_700_000_000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"INSERT INTO identities (user_id, type, value, is_primary, created_at, updated_at) VALUES (5, 'phone_number', '+15550100', 1, 0, 0)",
+		"UPDATE users SET phone = '+15550199', shared_phone_number = 1 WHERE id = 6",
+		"UPDATE identities SET verified = 0 WHERE user_id = 7",
+		"DELETE FROM identities WHERE user_id = 8",
+		"INSERT INTO organization_memberships (user_id, organization_id, created_at, updated_at) VALUES (11, 50, 0, 0)",
+	} {
+		if _, err := db.write.ExecContext(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	read := func(l userList) []*domain.User {
+		us, err := db.queryUsers(ctx, l, "SELECT "+l.columns+" FROM users u ORDER BY u.id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return us
+	}
+	perUser, perTable := read(listOf(1)), read(listOf(completePerTable))
+	if perUser[0].Email == "" || perUser[4].Phone == "" || perUser[5].Phone == "" || perUser[6].Verified || perUser[7].Email != "" ||
+		perUser[10].OrganizationID == 0 || len(perUser[20].Groups) == 0 {
+		t.Fatalf("the fixture lacks a case: %+v", perUser[:21])
+	}
+	if !reflect.DeepEqual(perUser, perTable) {
+		for i := range perUser {
+			if !reflect.DeepEqual(perUser[i], perTable[i]) {
+				t.Errorf("user %d:\nper user  %+v\nper table %+v", perUser[i].ID, perUser[i], perTable[i])
+			}
+		}
+	}
+}
