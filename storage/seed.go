@@ -204,19 +204,17 @@ func withoutIndexTriggers(ctx context.Context, tx *sql.Tx, fn func() error) erro
 }
 
 // indexUsers writes the search index rows of a batch of just inserted
-// users as indexTriggers would have written them, with the same
-// expressions (those of migration 0012's first fill), which
+// users as indexTriggers would have written them: the words of active
+// users (all seeded users are) from migration 0014's user_word_rows, the
+// trigger's view, and the same conditions, which
 // TestSeededIndexesMatchTriggers holds them to.
 func indexUsers(ctx context.Context, tx *sql.Tx, batch []seededUser) error {
 	first, last := batch[0][0], batch[len(batch)-1][0]
 	for _, q := range []string{
 		`INSERT INTO user_words (docid, name, email, notes, phone, external_id)
-			SELECT u.id, u.name, coalesce((SELECT group_concat(value, ' ') FROM identities WHERE user_id = u.id AND type = 'email'), ''),
-				u.notes, trim(u.phone || ' ' || coalesce((SELECT group_concat(value, ' ') FROM identities WHERE user_id = u.id AND type = 'phone_number'), '')),
-				coalesce(u.external_id, '')
-			FROM users u WHERE u.id BETWEEN ?1 AND ?2 ORDER BY u.id`,
+			SELECT * FROM user_word_rows WHERE docid IN (SELECT id FROM users WHERE id BETWEEN ?1 AND ?2 AND active) ORDER BY docid`,
 		`INSERT INTO user_more_words (docid, details, tags)
-			SELECT id, details, tags FROM users WHERE id BETWEEN ?1 AND ?2 AND (details <> '' OR tags <> '[]') ORDER BY id`,
+			SELECT id, details, tags FROM users WHERE id BETWEEN ?1 AND ?2 AND active AND (details <> '' OR tags <> '[]') ORDER BY id`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, first, last); err != nil {
 			return err
@@ -233,7 +231,7 @@ func indexTrigrams(ctx context.Context, tx *sql.Tx, batch []seededUser) error {
 	var order []string
 	for _, u := range batch {
 		id := u[0].(int64)
-		for _, t := range nameTrigrams(u[2].(string)) {
+		for _, t := range indexedTrigrams(u[2].(string)) {
 			if users[t] == nil {
 				order = append(order, t)
 			}
@@ -257,17 +255,12 @@ func indexTrigrams(ctx context.Context, tx *sql.Tx, batch []seededUser) error {
 // name_trigram_starts holds.
 const maxTrigramStart = 253
 
-// nameTrigrams is what users_trigrams_insert indexes of a name: every run
+// indexedTrigrams is what users_trigrams_insert indexes of a name: every run
 // of three characters, lowercased as SQLite's lower() does (ASCII letters
 // only), one entry per run (repeats included: the insert ignores them).
 // Seeded names hold no NUL, where SQLite's length() would stop.
-func nameTrigrams(name string) []string {
-	runes := []rune(name)
-	for i, r := range runes {
-		if 'A' <= r && r <= 'Z' {
-			runes[i] = r + 'a' - 'A'
-		}
-	}
+func indexedTrigrams(name string) []string {
+	runes := []rune(asciiLower(name))
 	var out []string
 	for n := 0; n+3 <= len(runes) && n < maxTrigramStart; n++ {
 		out = append(out, string(runes[n:n+3]))
