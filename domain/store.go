@@ -162,7 +162,14 @@ type Tx interface {
 	UserIDByIdentity(ctx context.Context, t IdentityType, value string) (int64, error)
 	// UserIDByExternalID finds the user with the external id (case-insensitive), or 0.
 	UserIDByExternalID(ctx context.Context, externalID string) (int64, error)
-	InsertUser(ctx context.Context, u *User) error // sets u.ID
+	// InsertUser writes a new user and sets u.ID; its primary email, when
+	// given, is written with it (and gets its ID and UserID).
+	InsertUser(ctx context.Context, u *User, email *Identity) error
+	// DeferReferenceChecks leaves the checks of references between records
+	// to the commit for the rest of the transaction, which then fails if
+	// one is broken. It lets InsertUser write the email before its user,
+	// so that the user's search row is written once, with the address.
+	DeferReferenceChecks(ctx context.Context) error
 	UpdateUser(ctx context.Context, u *User) error
 	// TouchUser sets the user's updated_at, for changes kept in other records.
 	TouchUser(ctx context.Context, userID int64, at time.Time) error

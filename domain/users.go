@@ -222,14 +222,14 @@ func (s *Service) insertUser(ctx context.Context, tx Tx, c *UserChanges, owner b
 	if err := s.checkSeat(ctx, tx, nil, u); err != nil {
 		return nil, err
 	}
-	// The user has its identities from the moment it exists, whichever API made it.
-	if err := tx.InsertUser(ctx, u); err != nil {
-		return nil, err
-	}
+	// The user has its identities from the moment it exists, whichever API
+	// made it; a new user's address is its primary one.
+	var primary *Identity
 	if email != "" {
-		if err := setUserEmail(ctx, tx, u, email, true, now); err != nil {
-			return nil, err
-		}
+		primary = &Identity{Type: IdentityEmail, Value: email, Primary: true, Verified: u.Verified, CreatedAt: now, UpdatedAt: now}
+	}
+	if err := tx.InsertUser(ctx, u, primary); err != nil {
+		return nil, err
 	}
 	if u.Phone != "" {
 		if err := setUserPhone(ctx, tx, u, now); err != nil {

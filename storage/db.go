@@ -343,7 +343,7 @@ func runTx(ctx context.Context, c interface {
 // InTx runs fn in one write transaction (BEGIN IMMEDIATE: a read-then-write
 // such as the seat check cannot fail halfway on a lock).
 func (db *DB) InTx(ctx context.Context, fn func(domain.Tx) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(&txStore{reader{tx}}) })
+	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(&txStore{reader: reader{tx}}) })
 }
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -357,7 +357,10 @@ type querier interface {
 type reader struct{ q querier }
 
 // txStore implements domain.Tx.
-type txStore struct{ reader }
+type txStore struct {
+	reader
+	referencesDeferred bool // PRAGMA defer_foreign_keys is on until the commit
+}
 
 // notFound maps sql.ErrNoRows to the domain's NotFound.
 func notFound(err error) error {
