@@ -207,3 +207,40 @@ func TestAgentDisplayToSuspendedAgent(t *testing.T) {
 	r := s.do(owner, "POST", fmt.Sprintf("/api/v2/channels/voice/agents/%d/users/1/display", agentID), "", "")
 	golden(t, "v2/lifecycle/error_404_display_suspended_agent.golden", r.dump())
 }
+
+// TestAgentStreamEndsWithStanding: an agent who is deactivated (legacy
+// is-active false), demoted to end user, deleted or suspended while their
+// stream is open loses it: the stream ends, and a display to them is
+// NotFound; an unrelated change keeps it open.
+func TestAgentStreamEndsWithStanding(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, path, contentType, body string
+	}{
+		{"deactivated", "PUT", "/users/%d.xml", "application/xml", "<user><is-active>false</is-active></user>"},
+		{"demoted", "PUT", "/api/v2/users/%d", "application/json", `{"user":{"role":"end-user"}}`},
+		{"deleted", "DELETE", "/api/v2/users/%d", "", ""},
+		{"suspended", "PUT", "/api/v2/users/%d", "application/json", `{"user":{"suspended":true}}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t, serverOptions{})
+			agentID, agent := v2Agent(t, s, "Al Agent", "al@example.com")
+			otherID, other := v2Agent(t, s, "Bo Agent", "bo@example.com")
+			stream, kept := s.openEvents(agent), s.openEvents(other)
+			if r := s.do(owner, tc.method, fmt.Sprintf(tc.path, agentID), tc.contentType, tc.body); r.status != http.StatusOK {
+				t.Fatalf("%s: %d %s", tc.name, r.status, r.body)
+			}
+			if line, err := stream.r.ReadString('\n'); err == nil {
+				t.Errorf("the stream stayed open: read %q", line)
+			}
+			r := s.do(owner, "POST", fmt.Sprintf("/api/v2/channels/voice/agents/%d/users/1/display", agentID), "", "")
+			var e struct{ Error string }
+			if r.status != http.StatusNotFound || json.Unmarshal(r.body, &e) != nil || e.Error != "RecordNotFound" {
+				t.Errorf("display to the %s agent: %d %s", tc.name, r.status, r.body)
+			}
+			v2Want(t, s.do(owner, "POST", fmt.Sprintf("/api/v2/channels/voice/agents/%d/users/1/display", otherID), "", ""), http.StatusOK)
+			if ev := kept.next(); ev.name != "display_user" {
+				t.Errorf("the other agent's stream got %+v", ev)
+			}
+		})
+	}
+}

@@ -19,7 +19,8 @@ const agentEventBuffer = 16
 // AgentStream is one connected agent browser's subscription.
 type AgentStream struct {
 	// Events carries the events for the agent; it is closed when the
-	// service closes every stream (at shutdown).
+	// service closes every stream (at shutdown) and when the agent stops
+	// being one who may act (deactivated, deleted, demoted, suspended).
 	Events <-chan AgentEvent
 	events chan AgentEvent
 	agent  int64
@@ -63,6 +64,16 @@ func (h *agentHub) remove(st *AgentStream) {
 		delete(h.streams[st.agent], st)
 		close(st.events)
 	}
+}
+
+// endAgent closes the agent's streams.
+func (h *agentHub) endAgent(agent int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for st := range h.streams[agent] {
+		close(st.events)
+	}
+	delete(h.streams, agent)
 }
 
 // send offers ev to each of the agent's streams and reports whether any took it.
@@ -130,6 +141,16 @@ func (s *Service) DisplayUser(ctx context.Context, agentID, userID int64) error 
 		return ErrNotFound
 	}
 	return nil
+}
+
+// endStreamsOfDemoted ends the streams of an agent the change from old to
+// u leaves without the standing DisplayUser asks for. It runs inside the
+// change's transaction: should that roll back, the browser reconnects
+// after the stream's retry interval, as it does after a restart.
+func (s *Service) endStreamsOfDemoted(old, u *User) {
+	if old.holdsSeat() && old.mayStillAct() && !(u.holdsSeat() && u.mayStillAct()) {
+		s.agentEvents.endAgent(u.ID)
+	}
 }
 
 // CloseAgentStreams ends every open agent stream and every later one, so

@@ -334,6 +334,7 @@ func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChang
 	if err := tx.UpdateUser(ctx, &u); err != nil {
 		return nil, err
 	}
+	s.endStreamsOfDemoted(old, &u)
 	if old.Active && !u.Active || !old.Suspended && u.Suspended {
 		if err := tx.DeleteUserSessions(ctx, u.ID); err != nil {
 			return nil, err
@@ -411,6 +412,7 @@ func (s *Service) deactivate(ctx context.Context, tx Tx, u *User) error {
 	if err := tx.UpdateUser(ctx, &d); err != nil {
 		return err
 	}
+	s.endStreamsOfDemoted(u, &d)
 	return tx.DeleteUserSessions(ctx, u.ID)
 }
 

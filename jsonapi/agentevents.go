@@ -40,7 +40,9 @@ const streamWriteWait = 10 * time.Second
 //	data: {"user_id":5,"url":"https://…/api/v2/users/5.json"}
 //
 // and a comment line keeps idle connections (and proxies) from timing out.
-// The stream ends when the client hangs up or the server shuts down.
+// The stream ends when the client hangs up, the server shuts down, or the
+// agent stops being one who may act (deactivated, deleted, demoted to end
+// user, suspended).
 func (h *Handler) agentEvents(w http.ResponseWriter, r *http.Request) error {
 	st, err := h.svc.SubscribeAgentEvents(r.Context())
 	if err != nil {
@@ -74,7 +76,7 @@ func (h *Handler) agentEvents(w http.ResponseWriter, r *http.Request) error {
 		case <-r.Context().Done():
 			return nil
 		case ev, open := <-st.Events:
-			if !open { // shutting down
+			if !open { // shutting down, or the agent lost its standing
 				return nil
 			}
 			data, _ := json.Marshal(map[string]any{"user_id": ev.UserID, "url": h.resourceURL(r, "users", ev.UserID)})
