@@ -59,6 +59,7 @@ type serverOptions struct {
 	seats             int
 	rateLimit         int // requests a minute; 0 = unlimited
 	exportRateLimit   int // export requests a minute, within rateLimit; 0 = 10
+	erasureLimit      int // permanent deletions per 10 minutes; 0 = 700
 	adminSetPasswords bool
 	testMode          bool                // mount the control API
 	seed              uint64              // test mode: seeds random bytes and the cursor key
@@ -87,6 +88,7 @@ func newServer(t testing.TB, opts serverOptions) *server {
 		AgentSeats:        opts.seats,
 		RateLimit:         opts.rateLimit,
 		ExportRateLimit:   opts.exportRateLimit,
+		ErasureLimit:      opts.erasureLimit,
 		AdminSetPasswords: opts.adminSetPasswords,
 		Now:               clk.Now,
 		Random:            rand.NewChaCha8([32]byte{}), // deterministic salts, tokens and job ids

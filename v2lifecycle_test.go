@@ -287,3 +287,32 @@ func TestCrossProtocolMergedAndErased(t *testing.T) {
 		t.Errorf("legacy update of an erased user: %d %s", r.status, r.body)
 	}
 }
+
+// TestPermanentDeletionLimit: past the erasure limit (here 2 per 10
+// minutes) a permanent deletion is a 429 with Retry-After that scrubs
+// nothing; a refused deletion (a user not soft-deleted) spends nothing, and
+// the bucket refills over the window.
+func TestPermanentDeletionLimit(t *testing.T) {
+	s := newServer(t, serverOptions{erasureLimit: 2})
+	var gone []int64
+	for i := range 4 {
+		u := v2EndUser(t, s, fmt.Sprintf("Gone %d", i), fmt.Sprintf("gone%d@example.com", i), "gone-secret-1")
+		v2Want(t, s.do(owner, "DELETE", fmt.Sprintf("/api/v2/users/%d", u.ID), "", ""), http.StatusOK)
+		gone = append(gone, u.ID)
+	}
+	erase := func(id int64) response {
+		return s.do(owner, "DELETE", fmt.Sprintf("/api/v2/deleted_users/%d", id), "", "")
+	}
+	v2Want(t, erase(1), http.StatusNotFound) // the owner is no deleted user: not counted
+	v2Want(t, erase(gone[0]), http.StatusOK)
+	v2Want(t, erase(gone[1]), http.StatusOK)
+	r := erase(gone[2])
+	golden(t, "v2/lifecycle/error_429_permanent_deletion_limit.golden", r.dump())
+	if r.header.Get("Retry-After") != "300" {
+		t.Errorf("Retry-After %q, want 300 (one of 2 tokens refills in 5 minutes)", r.header.Get("Retry-After"))
+	}
+	v2Want(t, s.do(owner, "GET", fmt.Sprintf("/api/v2/deleted_users/%d", gone[2]), "", ""), http.StatusOK) // not scrubbed
+	s.clock.Advance(5 * time.Minute)
+	v2Want(t, erase(gone[2]), http.StatusOK)
+	v2Want(t, erase(gone[3]), http.StatusTooManyRequests)
+}

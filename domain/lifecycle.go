@@ -171,8 +171,15 @@ const ErasedName = "Permanently Deleted User"
 // the outbox mail sent to it go; its
 // id and row stay, so the deleted-users list still shows it. Admins only;
 // a user not soft-deleted first is NotFound, as it is no deleted user.
+// Past the erasure limit (Config.ErasureLimit) it is TooManyRequests, and
+// only erasures done count against it.
 func (s *Service) EraseUser(ctx context.Context, id int64) (*User, error) {
 	a, err := admin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	quota, err := s.erasures.reserve(now)
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +188,9 @@ func (s *Service) EraseUser(ctx context.Context, id int64) (*User, error) {
 		u, err = s.eraseUser(ctx, tx, a, id)
 		return err
 	})
+	if err != nil {
+		quota.CancelAt(now)
+	}
 	return u, err
 }
 

@@ -24,6 +24,39 @@ const (
 // defaultExportRateLimit is the real service's limit on incremental exports.
 const defaultExportRateLimit = 10
 
+// DefaultErasureLimit is the real service's limit on permanent deletions:
+// 700 per erasureWindow (API notes, "Legacy ↔ v2 mapping").
+const (
+	DefaultErasureLimit = 700
+	erasureWindow       = 10 * time.Minute
+)
+
+// erasureLimit counts permanent deletions in a token bucket of limit
+// refilled over erasureWindow.
+type erasureLimit struct {
+	limit  int
+	bucket *rate.Limiter
+}
+
+func newErasureLimit(limit int) *erasureLimit {
+	if limit <= 0 {
+		limit = DefaultErasureLimit
+	}
+	return &erasureLimit{limit: limit, bucket: newBucket(limit, erasureWindow)}
+}
+
+// reserve takes one erasure's token at now, or refuses with the wait; the
+// caller cancels the reservation when the erasure does not happen, so that
+// only erasures done count.
+func (l *erasureLimit) reserve(now time.Time) (*rate.Reservation, error) {
+	r := l.bucket.ReserveN(now, 1)
+	if wait := r.DelayFrom(now); wait > 0 {
+		r.CancelAt(now)
+		return nil, tooManyRequests(wait, "Permanent deletion limit of "+strconv.Itoa(l.limit)+" users per 10 minutes exceeded")
+	}
+	return r, nil
+}
+
 // Quota is what is left of the limit a request was counted against, for the
 // rate-limit headers; Limit 0 means no limit applies.
 type Quota struct {

@@ -24,6 +24,10 @@ type Config struct {
 	// both APIs together; 0 = unlimited. ExportRateLimit is the incremental
 	// exports' own limit within it; 0 = 10, as the real service.
 	RateLimit, ExportRateLimit int
+	// ErasureLimit is how many users may be permanently deleted in 10
+	// minutes, whatever RateLimit says; 0 = DefaultErasureLimit (700, the
+	// real service's).
+	ErasureLimit int
 	// AdminSetPasswords lets admins set other users' passwords (the real
 	// service's account setting, off by default).
 	AdminSetPasswords bool
@@ -69,6 +73,7 @@ type Service struct {
 	renders     *renders      // nil: every read renders afresh
 
 	limits    *requestLimits // nil: unlimited
+	erasures  *erasureLimit
 	failures  *failures
 	hashSlots chan struct{} // one token per argon2id computation allowed at once
 	hashes    atomic.Uint64 // argon2id computations run
@@ -153,6 +158,7 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 		credentials:        newCredentialCache(cacheKey, cfg.LoginCache),
 		renders:            newRenders(cfg.RenderCache),
 		limits:             newRequestLimits(cfg.RateLimit, cfg.ExportRateLimit),
+		erasures:           newErasureLimit(cfg.ErasureLimit),
 		failures:           newFailures(),
 		// Half the cores at most hash passwords; the rest serve requests
 		// that are already authenticated.

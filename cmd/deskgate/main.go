@@ -38,7 +38,7 @@ func main() {
 type config struct {
 	addr, db, baseURL                      string
 	agentSeats, rateLimit, exportRateLimit int
-	renderCacheMiB                         int
+	renderCacheMiB, erasureLimit           int
 	adminSetPasswords                      bool
 	bulkImports                            bool
 	jobDuty                                float64
@@ -108,6 +108,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"agent seats", &c.agentSeats, 0, seats},
 		{"rate limit", &c.rateLimit, 0, rateLimit},
 		{"export rate limit", &c.exportRateLimit, 1, fs.String("export-rate-limit", env("DESKGATE_EXPORT_RATE_LIMIT", "10"), "incremental export requests a minute, within -rate-limit, as the real service (DESKGATE_EXPORT_RATE_LIMIT)")},
+		{"permanent deletion limit", &c.erasureLimit, 1, fs.String("permanent-deletion-limit", env("DESKGATE_PERMANENT_DELETION_LIMIT", strconv.Itoa(domain.DefaultErasureLimit)), "users that may be permanently deleted in 10 minutes, as the real service (DESKGATE_PERMANENT_DELETION_LIMIT)")},
 		{"render cache", &c.renderCacheMiB, 0, fs.String("render-cache", env("DESKGATE_RENDER_CACHE", strconv.Itoa(domain.DefaultRenderCache>>20)), "MiB of rendered user bodies kept for repeated reads until the next write; 0 = none (DESKGATE_RENDER_CACHE)")},
 		{"max conns", &c.server.MaxConns, 1, fs.String("max-conns", env("DESKGATE_MAX_CONNS", strconv.Itoa(d.MaxConns)), "open connections in all; more wait to be accepted (DESKGATE_MAX_CONNS)")},
 		{"conns per client", &c.server.ConnsPerClient, 1, fs.String("conns-per-client", env("DESKGATE_CONNS_PER_CLIENT", strconv.Itoa(d.ConnsPerClient)), "open connections from one client address; more are closed at once (DESKGATE_CONNS_PER_CLIENT)")},
@@ -261,7 +262,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
-	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, ExportRateLimit: cfg.exportRateLimit, AdminSetPasswords: cfg.adminSetPasswords,
+	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, ExportRateLimit: cfg.exportRateLimit, ErasureLimit: cfg.erasureLimit, AdminSetPasswords: cfg.adminSetPasswords,
 		SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax, MailDelivery: smtp != nil,
 		Legacy: cfg.legacy, BackupDir: cfg.backupDir, NoBulkImports: !cfg.bulkImports, JobDuty: cfg.jobDuty, RenderCache: cfg.renderCache(), Log: log}
 	var clock *testmode.Clock
