@@ -244,3 +244,13 @@ func TestAgentStreamEndsWithStanding(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentStreamIsNotInFlight: an open stream is not a request being
+// served, or the job worker would rest as long as any browser is connected.
+func TestAgentStreamIsNotInFlight(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	s.openEvents(owner)
+	if n := s.inFlight.Count(); n != 0 {
+		t.Errorf("%d requests in flight with only a stream open", n)
+	}
+}

@@ -38,6 +38,10 @@ type Options struct {
 	// every request in test mode (faults, the restore gate) and lists the
 	// API requests. Without it every /__deskgate/ path is a 404.
 	TestMode *testmode.Controller
+	// InFlight, when set, counts the requests being served, for the job
+	// worker to yield to (domain.Config.Interactive); agent event streams
+	// count only until they are open.
+	InFlight *observe.InFlight
 	// EventKeepAlive is how often an idle agent event stream
 	// (/api/v2/deskgate/agent_events) gets a keep-alive comment; 0 = 15 s.
 	EventKeepAlive time.Duration
@@ -102,6 +106,9 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	wrapRoutes(r, func(route *mux.Route, next http.Handler) http.Handler {
 		return authenticate(svc, base, observed.Route(route, next))
 	})
+	if opts.InFlight != nil {
+		h = opts.InFlight.Track(h)
+	}
 	return observe.Requests(h, observed)
 }
 

@@ -47,9 +47,12 @@ type server struct {
 	db    *storage.DB
 	clock *testmode.Clock
 	tm    *testmode.Controller // nil unless testMode
-	path  string
-	from  *http.Client // nil: the default client, from 127.0.0.1
-	logs  string       // the file the server logs to
+	// inFlight counts the requests being served, for the job worker, as
+	// cmd/deskgate wires it (the test clock stands still: it never rests).
+	inFlight *observe.InFlight
+	path     string
+	from     *http.Client // nil: the default client, from 127.0.0.1
+	logs     string       // the file the server logs to
 
 	journal   *storage.Journal
 	backupDir string // where POST /api/v2/deskgate/backup writes
@@ -97,6 +100,8 @@ func newServer(t testing.TB, opts serverOptions) *server {
 		NoBulkImports:     opts.noBulkImports,
 		BackupDir:         t.TempDir(),
 	}
+	inFlight := new(observe.InFlight)
+	cfg.Interactive = inFlight.Count
 	if cfg.Legacy.DeprecatedAt.IsZero() {
 		cfg.Legacy.DeprecatedAt = testDeprecatedAt
 	}
@@ -110,7 +115,7 @@ func newServer(t testing.TB, opts serverOptions) *server {
 	if _, _, err := svc.Bootstrap(ctx, domain.Owner{Email: ownerEmail, Password: ownerPassword, Token: ownerToken}); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, svc: svc, db: db, clock: clk, path: path, logs: filepath.Join(t.TempDir(), "deskgate.log"),
+	s := &server{t: t, svc: svc, db: db, clock: clk, inFlight: inFlight, path: path, logs: filepath.Join(t.TempDir(), "deskgate.log"),
 		journal: db.OpenJournal(storage.JournalOptions{Now: svc.Now}), backupDir: cfg.BackupDir}
 	logFile, err := os.Create(s.logs)
 	if err != nil {
@@ -124,6 +129,7 @@ func newServer(t testing.TB, opts serverOptions) *server {
 		ServeMetrics:   true,
 		Ready:          opts.ready,
 		EventKeepAlive: opts.keepAlive,
+		InFlight:       inFlight,
 	}
 	if opts.testMode {
 		s.tm = testmode.New(svc, db, clk, nil)

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/storage"
 	"github.com/google/go-cmp/cmp"
 	"github.com/nukosuke/go-zendesk/zendesk"
 )
@@ -304,4 +306,46 @@ func TestV2JobStatusesShowManyRepeated(t *testing.T) {
 	id := readJob(t, s.runJob("DELETE", "/api/v2/users/destroy_many?ids=1", "")).ID
 	r := s.do(owner, "GET", "/api/v2/job_statuses/show_many?ids="+id+",0,-1,"+id+","+strings.ToUpper(id), "", "")
 	golden(t, "v2/jobs/job_statuses_show_many_repeated.golden", v2dump(r))
+}
+
+// TestJobsProgressWhileRequestsAreServed: on the wall clock, with requests
+// always being served, the worker rests after every chunk but keeps its
+// least share: a job of two chunks still completes.
+func TestJobsProgressWhileRequestsAreServed(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	db, err := storage.Open(ctx, filepath.Join(t.TempDir(), "busy.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc, err := domain.NewService(ctx, db, domain.Config{JobDuty: 0.5, Interactive: func() int { return 1 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := svc.Bootstrap(ctx, domain.Owner{Email: ownerEmail, Password: ownerPassword}); err != nil {
+		t.Fatal(err)
+	}
+	items := make([]domain.JobItem, 100)
+	for i := range items {
+		name, email := fmt.Sprintf("Busy %d", i), fmt.Sprintf("busy%d@example.com", i)
+		items[i].Changes = domain.UserChanges{Name: &name, Email: &email}
+	}
+	admin := v2AdminCtx()
+	j, err := svc.EnqueueJob(admin, domain.JobCreateMany, items)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker := make(chan struct{})
+	go func() { defer close(worker); svc.RunJobs(ctx) }()
+	defer func() { stop(); <-worker }()
+	for !j.State.Ended() {
+		time.Sleep(10 * time.Millisecond)
+		if j, err = svc.Job(admin, j.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if j.State != domain.JobCompleted || j.Progress != 100 {
+		t.Errorf("job %s, progress %d", j.State, j.Progress)
+	}
 }

@@ -290,23 +290,35 @@ func (s *Service) runJob(ctx context.Context, j *JobStatus) {
 		}
 		*j = next
 		items = items[done:]
-		s.pace(ctx, s.now().Sub(started))
+		s.yield(ctx, s.now().Sub(started))
 	}
 }
 
-// pace rests the worker after a chunk that took busy, so that it uses at
-// most its duty share of a core: requests served meanwhile keep the rest.
-// It measures on the service clock, so a fixed test clock never waits.
-func (s *Service) pace(ctx context.Context, busy time.Duration) {
-	if s.jobDuty >= 1 || busy <= 0 {
+// DefaultJobDuty is the job worker's least share of a core while requests
+// are being served: an import keeps a tenth of its speed under any load.
+const DefaultJobDuty = 0.1
+
+// yieldPoll is how often a resting worker looks whether requests are still
+// being served.
+const yieldPoll = time.Millisecond
+
+// yield rests the worker after a chunk that took busy for as long as
+// requests are being served, but at most busy * (1 - duty) / duty, so that
+// the worker keeps its duty share of a core under any load. It measures on
+// the service clock, so a fixed test clock never waits.
+func (s *Service) yield(ctx context.Context, busy time.Duration) {
+	if s.interactive == nil || s.jobDuty >= 1 || busy <= 0 {
 		return
 	}
-	rest := time.Duration(float64(busy) * (1 - s.jobDuty) / s.jobDuty)
-	t := time.NewTimer(rest)
+	until := s.now().Add(time.Duration(float64(busy) * (1 - s.jobDuty) / s.jobDuty))
+	t := time.NewTicker(yieldPoll)
 	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
+	for s.interactive() > 0 && s.now().Before(until) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -45,10 +45,15 @@ type Config struct {
 	// real service does until the account owner has them enabled.
 	NoBulkImports bool
 	Log           *slog.Logger // the job worker's failures; nil discards
-	// JobDuty is the share of one core the job worker may use: after each
-	// chunk of items it rests in proportion, so that requests keep more of
-	// their speed while an import runs, at the import's expense (README,
-	// Speed). 0 or 1: the worker never rests.
+	// Interactive reports how many requests are being served now (the
+	// HTTP layer counts them: observe.InFlight). While there are some, the
+	// job worker rests between chunks, so that requests keep their speed
+	// during an import; idle, it runs at full speed. nil: it never rests.
+	Interactive func() int
+	// JobDuty is the least share of one core the job worker keeps while
+	// requests are being served: it rests after a chunk at most as long
+	// as the chunk took times (1 - JobDuty) / JobDuty, so jobs never
+	// starve. 0 = DefaultJobDuty; 1: the worker never rests.
 	JobDuty float64
 	// RenderCache is the byte budget of the rendered-response cache;
 	// 0 = DefaultRenderCache, negative = no cache.
@@ -86,6 +91,7 @@ type Service struct {
 
 	bulkImports bool
 	jobDuty     float64
+	interactive func() int
 	agentEvents agentHub
 	jobsReady   chan struct{} // wakes the job worker
 	log         *slog.Logger
@@ -117,7 +123,7 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.JobDuty <= 0 || cfg.JobDuty > 1 {
-		cfg.JobDuty = 1
+		cfg.JobDuty = DefaultJobDuty
 	}
 	if cfg.LoginCache == 0 {
 		cfg.LoginCache = 5 * time.Minute
@@ -169,6 +175,7 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 		mailWake:    make(chan struct{}, 1),
 		bulkImports: !cfg.NoBulkImports,
 		jobDuty:     cfg.JobDuty,
+		interactive: cfg.Interactive,
 		jobsReady:   make(chan struct{}, 1),
 		log:         cfg.Log,
 	}, nil

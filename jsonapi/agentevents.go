@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/deskgate/deskgate/observe"
 )
 
 // displayUser asks the agent's browser to open the user's profile: 200 with
@@ -49,6 +51,7 @@ func (h *Handler) agentEvents(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer st.Close()
+	observe.Detach(r.Context())
 	// No read deadline to lift: net/http clears it once a bodiless request
 	// is read, and watches the connection for a hang-up from then on.
 	rc := http.NewResponseController(w)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/deskgate/deskgate"
+	"github.com/deskgate/deskgate/domain"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -141,7 +142,8 @@ func TestParseConfigKeepsSecretsOutOfUsage(t *testing.T) {
 }
 
 // TestParseConfigJobDuty: -job-duty and DESKGATE_JOB_DUTY take a share of a
-// core above 0 up to 1; the flag wins over the variable.
+// core above 0 up to 1 (the worker's least while requests are served); the
+// flag wins over the variable.
 func TestParseConfigJobDuty(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -149,7 +151,8 @@ func TestParseConfigJobDuty(t *testing.T) {
 		env  string
 		want float64 // 0: refused
 	}{
-		{"default: unpaced", nil, "", 1},
+		{"default", nil, "", domain.DefaultJobDuty},
+		{"never rests", []string{"-job-duty", "1"}, "", 1},
 		{"flag", []string{"-job-duty", "0.5"}, "", 0.5},
 		{"variable", nil, "0.25", 0.25},
 		{"flag wins", []string{"-job-duty", "0.75"}, "0.25", 0.75},

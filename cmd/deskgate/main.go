@@ -71,7 +71,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.baseURL, "base-url", env("DESKGATE_BASE_URL", ""), "origin for Location, url and pagination links, e.g. https://help.example.com; default: from the request's Host (DESKGATE_BASE_URL)")
 	seats := fs.String("agent-seats", env("DESKGATE_AGENT_SEATS", "0"), "active agents plus admins allowed; 0 = unlimited (DESKGATE_AGENT_SEATS)")
 	imports := fs.String("bulk-imports", env("DESKGATE_BULK_IMPORTS", "true"), "allow create_many and create_or_update_many; false answers them 403 as the real service does until enabled (DESKGATE_BULK_IMPORTS)")
-	duty := fs.String("job-duty", env("DESKGATE_JOB_DUTY", "1"), "share of one core the bulk job worker may use, above 0 up to 1; below 1 it rests between chunks so requests keep their speed during imports (DESKGATE_JOB_DUTY)")
+	duty := fs.String("job-duty", env("DESKGATE_JOB_DUTY", strconv.FormatFloat(domain.DefaultJobDuty, 'f', -1, 64)), "least share of one core the bulk job worker keeps while requests are being served, above 0 up to 1: it rests between chunks while any is, so requests keep their speed during imports, and runs at full speed when the server is idle; 1 = never rests (DESKGATE_JOB_DUTY)")
 	fs.StringVar(&c.ownerEmail, "owner-email", env("DESKGATE_OWNER_EMAIL", "owner@example.com"), "account owner's email, used on an empty database (DESKGATE_OWNER_EMAIL)")
 	// Secrets are no flag's default: the usage text, printed on any flag
 	// error, shows defaults. Their variables apply after parsing instead.
@@ -265,6 +265,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svcCfg := domain.Config{AgentSeats: cfg.agentSeats, RateLimit: cfg.rateLimit, ExportRateLimit: cfg.exportRateLimit, ErasureLimit: cfg.erasureLimit, AdminSetPasswords: cfg.adminSetPasswords,
 		SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax, MailDelivery: smtp != nil,
 		Legacy: cfg.legacy, BackupDir: cfg.backupDir, NoBulkImports: !cfg.bulkImports, JobDuty: cfg.jobDuty, RenderCache: cfg.renderCache(), Log: log}
+	inFlight := new(observe.InFlight) // the job worker yields to the requests it counts
+	svcCfg.Interactive = inFlight.Count
 	var clock *testmode.Clock
 	if cfg.testMode {
 		clock = testmode.NewClock(cfg.clock)
@@ -302,6 +304,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Journal:      journal,
 		Metrics:      metrics,
 		ServeMetrics: cfg.metricsAddr == "",
+		InFlight:     inFlight,
 		Ready: func(ctx context.Context) error {
 			if shuttingDown.Load() {
 				return errors.New("shutting down")
