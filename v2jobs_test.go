@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -347,5 +348,29 @@ func TestJobsProgressWhileRequestsAreServed(t *testing.T) {
 	}
 	if j.State != domain.JobCompleted || j.Progress != 100 {
 		t.Errorf("job %s, progress %d", j.State, j.Progress)
+	}
+}
+
+// TestJobUsersSearchable: a user a job creates has its email written
+// before it (storage.InsertUser); search finds it by its name and by its
+// address, exactly as one created alone, and its result is the job's.
+func TestJobUsersSearchable(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	j := readJob(t, s.runJob("POST", "/api/v2/users/create_many",
+		`{"users":[{"name":"Quinn Importee","email":"quinn.imported@example.com"},{"name":"Rae Importee","email":"rae@example.com","phone":"+15551234567"}]}`))
+	v2Want(t, s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"Sol Single","email":"sol.imported@example.com"}}`), http.StatusCreated)
+	for query, want := range map[string][]string{
+		"importee":              {"Quinn Importee", "Rae Importee"},
+		"imported":              {"Quinn Importee", "Sol Single"},
+		"email:rae@example.com": {"Rae Importee"},
+		"15551234567":           {"Rae Importee"},
+	} {
+		got, _ := searchNames(t, s, "/api/v2/users/search?query="+url.QueryEscape(query))
+		if !slices.Equal(got, want) {
+			t.Errorf("search %q: %v, want %v", query, got, want)
+		}
+	}
+	if id := int64(j.Results[0]["id"].(float64)); id != 2 {
+		t.Errorf("the first imported user has id %d, want 2 (the one after the owner)", id)
 	}
 }
