@@ -33,7 +33,7 @@ func newJobBench(b *testing.B, duty float64) *jobBench {
 		b.Fatal(err)
 	}
 	inFlight := new(observe.InFlight) // wired as cmd/deskgate wires it
-	svc, err := domain.NewService(ctx, db, domain.Config{JobDuty: duty, Interactive: inFlight.Count})
+	svc, err := domain.NewService(ctx, db, domain.Config{JobDuty: duty, Interactive: inFlight.Busy})
 	if err != nil {
 		b.Fatal(err)
 	}

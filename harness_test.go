@@ -101,7 +101,7 @@ func newServer(t testing.TB, opts serverOptions) *server {
 		BackupDir:         t.TempDir(),
 	}
 	inFlight := new(observe.InFlight)
-	cfg.Interactive = inFlight.Count
+	cfg.Interactive = inFlight.Busy
 	if cfg.Legacy.DeprecatedAt.IsZero() {
 		cfg.Legacy.DeprecatedAt = testDeprecatedAt
 	}

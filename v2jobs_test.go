@@ -320,7 +320,7 @@ func TestJobsProgressWhileRequestsAreServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	svc, err := domain.NewService(ctx, db, domain.Config{JobDuty: 0.5, Interactive: func() int { return 1 }})
+	svc, err := domain.NewService(ctx, db, domain.Config{JobDuty: 0.5, Interactive: func() bool { return true }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -303,7 +303,8 @@ const DefaultJobDuty = 0.1
 const yieldPoll = time.Millisecond
 
 // yield rests the worker after a chunk that took busy for as long as
-// requests are being served, but at most busy * (1 - duty) / duty, so that
+// requests are being served (Config.Interactive), but at most
+// busy * (1 - duty) / duty, so that
 // the worker keeps its duty share of a core under any load. It measures on
 // the service clock, so a fixed test clock never waits.
 func (s *Service) yield(ctx context.Context, busy time.Duration) {
@@ -313,7 +314,7 @@ func (s *Service) yield(ctx context.Context, busy time.Duration) {
 	until := s.now().Add(time.Duration(float64(busy) * (1 - s.jobDuty) / s.jobDuty))
 	t := time.NewTicker(yieldPoll)
 	defer t.Stop()
-	for s.interactive() > 0 && s.now().Before(until) {
+	for s.interactive() && s.now().Before(until) {
 		select {
 		case <-ctx.Done():
 			return

@@ -45,11 +45,12 @@ type Config struct {
 	// real service does until the account owner has them enabled.
 	NoBulkImports bool
 	Log           *slog.Logger // the job worker's failures; nil discards
-	// Interactive reports how many requests are being served now (the
-	// HTTP layer counts them: observe.InFlight). While there are some, the
-	// job worker rests between chunks, so that requests keep their speed
-	// during an import; idle, it runs at full speed. nil: it never rests.
-	Interactive func() int
+	// Interactive reports whether requests are being served, or were a
+	// moment ago (the HTTP layer counts them: observe.InFlight). While so,
+	// the job worker rests between chunks, so that requests keep their
+	// speed during an import; idle, it runs at full speed. nil: it never
+	// rests.
+	Interactive func() bool
 	// JobDuty is the least share of one core the job worker keeps while
 	// requests are being served: it rests after a chunk at most as long
 	// as the chunk took times (1 - JobDuty) / JobDuty, so jobs never
@@ -91,7 +92,7 @@ type Service struct {
 
 	bulkImports bool
 	jobDuty     float64
-	interactive func() int
+	interactive func() bool
 	agentEvents agentHub
 	jobsReady   chan struct{} // wakes the job worker
 	log         *slog.Logger

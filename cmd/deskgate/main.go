@@ -266,7 +266,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		SessionIdle: cfg.sessionIdle, SessionMax: cfg.sessionMax, MailDelivery: smtp != nil,
 		Legacy: cfg.legacy, BackupDir: cfg.backupDir, NoBulkImports: !cfg.bulkImports, JobDuty: cfg.jobDuty, RenderCache: cfg.renderCache(), Log: log}
 	inFlight := new(observe.InFlight) // the job worker yields to the requests it counts
-	svcCfg.Interactive = inFlight.Count
+	svcCfg.Interactive = inFlight.Busy
 	var clock *testmode.Clock
 	if cfg.testMode {
 		clock = testmode.NewClock(cfg.clock)
