@@ -68,6 +68,7 @@ type config struct {
 	conns                 int
 	duration              time.Duration
 	users                 int
+	depth                 int
 	bare                  bool
 	seedUsers             int
 	db                    string
@@ -89,6 +90,7 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.conns, "c", 8, "keep-alive connections, each with one request in flight")
 	fs.DurationVar(&c.duration, "d", 10*time.Second, "how long to load, at most "+maxDuration.String())
 	fs.IntVar(&c.users, "users", 0, "users in the database, for {id} and the last page; 0 = ask /api/v2/users/count")
+	fs.IntVar(&c.depth, "depth", 90_000, "users v2-deep pages past before it loads its page, 100 a page")
 	fs.BoolVar(&c.bare, "bare", false, "then load a bare net/http handler answering a body of the same size, in a child process, and print the ratio")
 	fs.IntVar(&c.seedUsers, "seed-users", 0, "create the owner (-user, -password, -token) on the -db file, add this many generated users, and exit")
 	fs.StringVar(&c.db, "db", "", "database file for -seed-users")
@@ -109,6 +111,8 @@ func parseConfig(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("-seed-users must be from 0 up, not %d", c.seedUsers)
 	case c.seedUsers > 0 && c.db == "":
 		return c, errors.New("-seed-users needs -db")
+	case c.depth < 0:
+		return c, fmt.Errorf("-depth must be from 0 up, not %d", c.depth)
 	case c.bareSize < 0:
 		return c, fmt.Errorf("-bare-size must be from 0 up, not %d", c.bareSize)
 	}
@@ -313,7 +317,7 @@ func newTarget(ctx context.Context, c *http.Client, cfg config) (*target, error)
 	case "v2-list":
 		t.next = fixed("/api/v2/users?page[size]=100")
 	case "v2-deep":
-		cursor, err := walkCursor(ctx, c, get, min(900, (users-1)/100))
+		cursor, err := walkCursor(ctx, c, get, min(cfg.depth, users-1)/100)
 		if err != nil {
 			return nil, err
 		}

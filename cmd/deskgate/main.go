@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -227,6 +228,15 @@ func (c config) renderCache() int {
 	return c.renderCacheMiB << 20
 }
 
+// memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT sets
+// one. The garbage collector otherwise lets the heap grow to twice what is
+// live: at 1,000,000 users, the render cache full and a full export's
+// 1,000-user pages going through, that peaked at 180 MB of RSS, with the
+// live heap well under half of it. Near the limit the collector runs more
+// often instead; it is soft, so a larger live heap slows the server rather
+// than stopping it.
+const memoryLimit = 100 << 20
+
 // run serves until ctx ends or SIGINT/SIGTERM arrives, then lets in-flight
 // requests finish and closes the database; "report" and "backup" run the
 // subcommands of those names instead.
@@ -244,6 +254,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cfg, err := parseConfig(args, getenv, stderr)
 	if err != nil {
 		return err
+	}
+	if os.Getenv("GOMEMLIMIT") == "" { // the runtime's own setting wins
+		debug.SetMemoryLimit(memoryLimit)
 	}
 	// Lines wait up to 100 ms to be written together: under load one write
 	// call a request line was the dearest part of logging it.
