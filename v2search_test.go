@@ -195,6 +195,22 @@ func TestV2SearchHostile(t *testing.T) {
 	}
 }
 
+// TestV2SearchBudget: a search that reads past its time budget is stopped
+// and refused as too broad, in the v2 error format; nothing else is. (The
+// budget here is a nanosecond, so every search runs out of it; at a million
+// users a free word of a letter or two that every address shares does.)
+func TestV2SearchBudget(t *testing.T) {
+	s := newServer(t, serverOptions{searchBudget: time.Nanosecond})
+	r := s.do(owner, "GET", "/api/v2/users/search?query=o", "", "")
+	if r.status != 400 {
+		t.Fatalf("%d %s, want 400", r.status, r.body)
+	}
+	golden(t, "v2/error_400_search_too_broad.golden", r.dump())
+	if r := s.do(owner, "GET", "/api/v2/users/autocomplete?name=o", "", ""); r.status != 200 {
+		t.Errorf("autocomplete, which has no budget: %d %s", r.status, r.body)
+	}
+}
+
 func TestV2SearchGoZendesk(t *testing.T) {
 	s := searchFixture(t)
 	c := v2Client(t, s, ownerEmail, ownerToken)

@@ -59,6 +59,9 @@ type Config struct {
 	// RenderCache is the byte budget of the rendered-response cache;
 	// 0 = DefaultRenderCache, negative = no cache.
 	RenderCache int
+	// SearchBudget is how long one v2 search may read; 0 =
+	// DefaultSearchBudget.
+	SearchBudget time.Duration
 }
 
 // Service holds every rule of the Users API. Both front ends call it; it
@@ -66,6 +69,7 @@ type Config struct {
 type Service struct {
 	store     Store
 	seats     int
+	searchFor time.Duration // SearchBudget
 	now       func() time.Time
 	random    io.Reader
 	cursorKey []byte
@@ -126,6 +130,9 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 	if cfg.JobDuty <= 0 || cfg.JobDuty > 1 {
 		cfg.JobDuty = DefaultJobDuty
 	}
+	if cfg.SearchBudget <= 0 {
+		cfg.SearchBudget = DefaultSearchBudget
+	}
 	if cfg.LoginCache == 0 {
 		cfg.LoginCache = 5 * time.Minute
 	}
@@ -156,6 +163,7 @@ func NewService(ctx context.Context, store Store, cfg Config) (*Service, error) 
 	return &Service{
 		store:              store,
 		seats:              cfg.AgentSeats,
+		searchFor:          cfg.SearchBudget,
 		now:                cfg.Now,
 		random:             cfg.Random,
 		cursorKey:          key,
