@@ -106,9 +106,7 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	wrapRoutes(r, func(route *mux.Route, next http.Handler) http.Handler {
 		return authenticate(svc, base, observed.Route(route, next))
 	})
-	if opts.InFlight != nil {
-		h = opts.InFlight.Track(h)
-	}
+	observed.InFlight = opts.InFlight
 	return observe.Requests(h, observed)
 }
 

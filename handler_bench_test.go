@@ -30,8 +30,8 @@ func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
 func (w *discardWriter) WriteHeader(status int)      { w.status = status }
 
 // BenchmarkHandler measures the CPU and allocations of one cached show in
-// deskgate's handler, as cmd/deskgate wires it (request log, journal and
-// metrics on) and without them: the part of a request's cost that is
+// deskgate's handler, as cmd/deskgate wires it (request log, journal,
+// metrics and the in-flight count on) and without them: the part of a request's cost that is
 // deskgate's own, free of the loopback noise the load runs carry.
 func BenchmarkHandler(b *testing.B) {
 	ctx := context.Background()
@@ -64,7 +64,7 @@ func BenchmarkHandler(b *testing.B) {
 		{"plain", deskgate.NewHandler(svc, deskgate.Options{BaseURL: testBaseURL})},
 		{"observed", deskgate.NewHandler(svc, deskgate.Options{
 			BaseURL: testBaseURL, Log: slog.New(slog.NewTextHandler(logOut, nil)),
-			Journal: journal, Metrics: observe.NewMetrics(), ServeMetrics: true,
+			Journal: journal, Metrics: observe.NewMetrics(), ServeMetrics: true, InFlight: new(observe.InFlight),
 		})},
 	}
 	for _, api := range []struct{ name, path string }{{"v2-show", "/api/v2/users/%d"}, {"legacy-show", "/users/%d.xml"}} {

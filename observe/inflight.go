@@ -2,13 +2,12 @@ package observe
 
 import (
 	"context"
-	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// InFlight counts the requests being served. The job worker rests between
+// InFlight counts the requests being served (Config.InFlight: Requests
+// counts them, in the capture it makes anyway). The job worker rests between
 // chunks while the server is Busy (domain.Config.Interactive), so that bulk
 // jobs take the CPU interactive requests leave idle.
 type InFlight struct {
@@ -30,26 +29,20 @@ func (f *InFlight) Busy() bool {
 	return f.Count() > 0 || time.Now().UnixNano()-f.lastDone.Load() < int64(quietAfter)
 }
 
-type detachKey struct{}
+// begin counts a request from its arrival; end, once, when it is answered
+// or detached.
+func (f *InFlight) begin() { f.n.Add(1) }
 
-// Track counts each request while next serves it.
-func (f *InFlight) Track(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.n.Add(1)
-		release := sync.OnceFunc(func() {
-			f.lastDone.Store(time.Now().UnixNano())
-			f.n.Add(-1)
-		})
-		defer release()
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), detachKey{}, release)))
-	})
+func (f *InFlight) end() {
+	f.lastDone.Store(time.Now().UnixNano())
+	f.n.Add(-1)
 }
 
 // Detach stops counting the request in ctx as being served: a stream that
 // stays open for hours waits, it does not work, and must not hold the job
 // worker back.
 func Detach(ctx context.Context) {
-	if release, ok := ctx.Value(detachKey{}).(func()); ok {
-		release()
+	if cp, _ := ctx.Value(captureKey{}).(*capture); cp != nil {
+		cp.release()
 	}
 }

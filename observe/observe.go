@@ -60,14 +60,26 @@ type Config struct {
 	// IDPrefix starts every request id made here; "" picks a random one.
 	// A fixed prefix makes the ids of a scripted session repeatable.
 	IDPrefix string
+	// InFlight, when set, counts the requests being served.
+	InFlight *InFlight
 }
 
 // capture is what the outer handler learns from the router: mux hands the
 // matched route only to the handlers below it.
 type capture struct {
-	id    string
-	route *matched // nil when no route matched
-	actor *domain.Actor
+	id       string
+	route    *matched // nil when no route matched
+	actor    *domain.Actor
+	inFlight *InFlight // counting this request until release; nil when not
+}
+
+// release stops counting the request in flight, once: when it is answered,
+// or sooner (Detach). Both happen on the request's goroutine.
+func (cp *capture) release() {
+	if cp.inFlight != nil {
+		cp.inFlight.end()
+		cp.inFlight = nil
+	}
 }
 
 // matched is what Route works out once for all the requests of its route.
@@ -112,7 +124,11 @@ func Requests(router http.Handler, c Config) http.Handler {
 		if len(c.Sinks) > 0 {
 			arrived = c.Now()
 		}
-		cp := &capture{id: requestID(r.Header.Get("X-Request-Id"), ids)}
+		cp := &capture{id: requestID(r.Header.Get("X-Request-Id"), ids), inFlight: c.InFlight}
+		if cp.inFlight != nil {
+			cp.inFlight.begin()
+		}
+		defer cp.release()
 		w.Header().Set("X-Request-Id", cp.id)
 		r = r.WithContext(context.WithValue(r.Context(), captureKey{}, cp))
 		aw := &answerWriter{ResponseWriter: w, answer: func(status int) {
