@@ -1,6 +1,7 @@
 package deskgate_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -195,10 +196,11 @@ func TestV2SearchHostile(t *testing.T) {
 	}
 }
 
-// TestV2SearchBudget: a search that reads past its time budget is stopped
-// and refused as too broad, in the v2 error format; nothing else is. (The
-// budget here is a nanosecond, so every search runs out of it; at a million
-// users a free word of a letter or two that every address shares does.)
+// TestV2SearchBudget: a search or autocomplete that reads past its time
+// budget is stopped and refused as too broad, in the v2 error format; other
+// reads are not. (The budget here is a nanosecond, so every search runs out
+// of it; at a million users a free word of a letter or two that every
+// address shares does.)
 func TestV2SearchBudget(t *testing.T) {
 	s := newServer(t, serverOptions{searchBudget: time.Nanosecond})
 	r := s.do(owner, "GET", "/api/v2/users/search?query=o", "", "")
@@ -206,8 +208,13 @@ func TestV2SearchBudget(t *testing.T) {
 		t.Fatalf("%d %s, want 400", r.status, r.body)
 	}
 	golden(t, "v2/error_400_search_too_broad.golden", r.dump())
-	if r := s.do(owner, "GET", "/api/v2/users/autocomplete?name=o", "", ""); r.status != 200 {
-		t.Errorf("autocomplete, which has no budget: %d %s", r.status, r.body)
+	for _, path := range []string{"/api/v2/users/autocomplete?name=o", "/api/v2/users/autocomplete?phone=5"} {
+		if got := s.do(owner, "GET", path, "", ""); got.status != 400 || !bytes.Equal(got.body, r.body) {
+			t.Errorf("%s: %d %s, want the search's 400", path, got.status, got.body)
+		}
+	}
+	if r := s.do(owner, "GET", "/api/v2/users?per_page=2", "", ""); r.status != 200 {
+		t.Errorf("a list, which has no budget: %d %s", r.status, r.body)
 	}
 }
 

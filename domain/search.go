@@ -250,9 +250,15 @@ func (s *Service) SearchUsers(ctx context.Context, query, externalID string, p P
 		}
 		f.Search = terms
 	}
+	return s.searchPage(ctx, "users/search?", f, p)
+}
+
+// searchPage reads a page of a search or autocomplete and its count, at
+// most MaxOffsetRecords, within the search budget.
+func (s *Service) searchPage(ctx context.Context, list string, f UserFilter, p PageRequest) ([]*User, PageInfo, error) {
 	budget, stop := context.WithTimeout(ctx, s.searchFor)
 	defer stop()
-	us, info, err := s.offsetOnly(paginate(s, "users/search?"+f.key(), p, userSorting,
+	us, info, err := s.offsetOnly(paginate(s, list+f.key(), p, userSorting,
 		func(w Window) ([]*User, error) { return s.store.Users(budget, f, w) },
 		func() (int, error) { return s.store.CountUsersUpTo(budget, f, MaxOffsetRecords) }))
 	if err != nil && budget.Err() == context.DeadlineExceeded && ctx.Err() == nil {
@@ -261,7 +267,8 @@ func (s *Service) SearchUsers(ctx context.Context, query, externalID string, p P
 	return us, info, err
 }
 
-// DefaultSearchBudget is how long one search may read before it is stopped.
+// DefaultSearchBudget is how long one search (or autocomplete, whose phone=
+// is a prefix search too) may read before it is stopped.
 // Every free word is a prefix, and one that a million email addresses share
 // ("user", "u") makes FTS4 merge a million terms' lists: about 1.9 s of a
 // reader connection at 1,000,000 users, which an agent could take again and
@@ -293,9 +300,7 @@ func (s *Service) AutocompleteUsers(ctx context.Context, name, phone string, p P
 	if p.Sort == (Sort{}) {
 		p.Sort = Sort{Field: "name"}
 	}
-	return s.offsetOnly(paginate(s, "users/autocomplete?"+f.key(), p, userSorting,
-		func(w Window) ([]*User, error) { return s.store.Users(ctx, f, w) },
-		func() (int, error) { return s.store.CountUsersUpTo(ctx, f, MaxOffsetRecords) }))
+	return s.searchPage(ctx, "users/autocomplete?", f, p)
 }
 
 // offsetOnly ends a search's offset paging where the result limit does: no
