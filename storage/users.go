@@ -152,11 +152,33 @@ func (r reader) queryUsers(ctx context.Context, l userList, query string, args .
 	if !l.perTable {
 		return r.queryUser(ctx, query, args...)
 	}
-	us, err := queryAll(ctx, r.q, query, args, scanUserRow)
-	if err != nil {
-		return nil, err
+	var us []*domain.User
+	err := r.atOneMoment(ctx, func(r reader) error {
+		var err error
+		if us, err = queryAll(ctx, r.q, query, args, scanUserRow); err == nil {
+			err = r.completeUsers(ctx, us)
+		}
+		return err
+	})
+	return us, err
+}
+
+// atOneMoment runs read in one read transaction when r reads from the pool,
+// so that statements reading one answer see one state of the database: a
+// write committed between a list's rows and their identities would
+// otherwise give a user its new address beside its old updated_at. Inside
+// a write transaction r already is one.
+func (r reader) atOneMoment(ctx context.Context, read func(reader) error) error {
+	pool, ok := r.q.(*sql.DB)
+	if !ok {
+		return read(r)
 	}
-	return us, r.completeUsers(ctx, us)
+	tx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // it only read
+	return read(reader{tx})
 }
 
 // completeUsers reads the derived fields of users (userColumns says which)

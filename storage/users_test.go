@@ -49,3 +49,37 @@ func TestListsReadPerTableAsPerUser(t *testing.T) {
 		}
 	}
 }
+
+// TestListsReadAtOneMoment: the statements of a per-table list read one
+// state of the database, however many writes commit between them.
+func TestListsReadAtOneMoment(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	if err := db.SeedUsers(ctx, 60, time.Unix(1_700_000_000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	count := func(r reader) (n int) {
+		if err := r.q.QueryRowContext(ctx, "SELECT count(*) FROM identities WHERE type = 'email'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	err := db.reader.atOneMoment(ctx, func(r reader) error {
+		before := count(r)
+		if _, err := db.write.ExecContext(ctx, "DELETE FROM identities WHERE user_id = 5"); err != nil {
+			return err
+		}
+		if after := count(r); after != before {
+			t.Errorf("%d email identities, then %d within one read", before, after)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := listOf(completePerTable)
+	us, err := db.queryUsers(ctx, l, "SELECT "+l.columns+" FROM users u WHERE u.id = 5")
+	if err != nil || len(us) != 1 || us[0].Email != "" {
+		t.Errorf("after the read: %v, %+v; want user 5 without its deleted address", err, us)
+	}
+}
