@@ -233,11 +233,13 @@ func (b body) Read(p []byte) (int, error) {
 // than the server's sent the request: by Sec-Fetch-Site or, from browsers
 // without it, by Origin. Clients that are not browsers send neither.
 func fromOtherSite(r *http.Request, origin string) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
-		return site != "same-origin" && site != "none" // "none": the user typed the address
+	// Read by the canonical keys net/http files them under: Header.Get would
+	// canonicalize the names again on every request.
+	if site := r.Header["Sec-Fetch-Site"]; len(site) > 0 && site[0] != "" {
+		return site[0] != "same-origin" && site[0] != "none" // "none": the user typed the address
 	}
-	o := r.Header.Get("Origin")
-	return o != "" && !strings.EqualFold(o, origin)
+	o := r.Header["Origin"]
+	return len(o) > 0 && o[0] != "" && !strings.EqualFold(o[0], origin)
 }
 
 // safeMethod reports whether an HTTP method only reads.

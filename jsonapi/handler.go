@@ -139,9 +139,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // sendJSON sends a complete JSON body.
+// jsonType is the Content-Type of every JSON answer, one slice for all of
+// them: Header.Set would allocate one a response. net/http only reads it.
+var jsonType = []string{"application/json; charset=utf-8"}
+
 func sendJSON(w http.ResponseWriter, code int, body []byte) {
 	hd := w.Header()
-	hd.Set("Content-Type", "application/json; charset=utf-8")
+	hd["Content-Type"] = jsonType
 	hd.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	w.Write(body)
@@ -157,7 +161,7 @@ func (h *Handler) created(w http.ResponseWriter, r *http.Request, key, collectio
 // emptyOK answers 200 with an empty body, as the real service does for
 // request_verification and the password changes.
 func emptyOK(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header()["Content-Type"] = jsonType
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 }

@@ -103,6 +103,9 @@ func (h *Handler) exportUsersCursor(w http.ResponseWriter, r *http.Request) erro
 // service does.
 func include(r *http.Request) domain.Include {
 	var in domain.Include
+	if r.URL.RawQuery == "" { // most requests: no query to parse
+		return in
+	}
 	for _, name := range strings.Split(r.URL.Query().Get("include"), ",") {
 		switch strings.TrimSpace(name) {
 		case "identities":

@@ -68,7 +68,8 @@ type Config struct {
 // matched route only to the handlers below it.
 type capture struct {
 	id       string
-	route    *matched // nil when no route matched
+	idHeader [1]string // X-Request-Id's value: the header set without a slice of its own
+	route    *matched  // nil when no route matched
 	actor    *domain.Actor
 	inFlight *InFlight // counting this request until release; nil when not
 }
@@ -124,16 +125,17 @@ func Requests(router http.Handler, c Config) http.Handler {
 		if len(c.Sinks) > 0 {
 			arrived = c.Now()
 		}
-		cp := &capture{id: requestID(r.Header.Get("X-Request-Id"), ids), inFlight: c.InFlight}
+		aw := &answerWriter{ResponseWriter: w, cfg: &c, start: start, arrived: arrived}
+		cp := &aw.cp
+		cp.id, cp.inFlight = requestID(r.Header.Get("X-Request-Id"), ids), c.InFlight
 		if cp.inFlight != nil {
 			cp.inFlight.begin()
 		}
 		defer cp.release()
-		w.Header().Set("X-Request-Id", cp.id)
+		cp.idHeader[0] = cp.id
+		w.Header()["X-Request-Id"] = cp.idHeader[:]
 		r = r.WithContext(context.WithValue(r.Context(), captureKey{}, cp))
-		aw := &answerWriter{ResponseWriter: w, answer: func(status int) {
-			c.report(r, cp, status, time.Since(start), arrived)
-		}}
+		aw.r = r
 		returned := false
 		defer func() {
 			switch {
@@ -313,7 +315,7 @@ func requestID(incoming string, ids *ids) string {
 	}) < 0 {
 		return incoming
 	}
-	return ids.prefix + "-" + strconv.FormatUint(ids.n.Add(1), 10)
+	return string(strconv.AppendUint(append(append(make([]byte, 0, 32), ids.prefix...), '-'), ids.n.Add(1), 10))
 }
 
 func truncate(s string, n int) string {
@@ -324,11 +326,16 @@ func truncate(s string, n int) string {
 }
 
 // answerWriter reports the request once, with the status it is answered
-// with, just before that status goes out.
+// with, just before that status goes out. It holds the request's capture
+// too: one allocation a request for both.
 type answerWriter struct {
 	http.ResponseWriter
-	answer func(status int)
-	done   bool
+	cp      capture
+	cfg     *Config
+	r       *http.Request
+	start   time.Time // for the duration
+	arrived time.Time // by Config.Now, for the sinks
+	done    bool
 }
 
 func (w *answerWriter) WriteHeader(code int) {
@@ -351,7 +358,7 @@ func (w *answerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (w *answerWriter) answered(status int) {
 	if !w.done {
 		w.done = true
-		w.answer(status)
+		w.cfg.report(w.r, &w.cp, status, time.Since(w.start), w.arrived)
 	}
 }
 

@@ -48,11 +48,15 @@ func (b *xmlWriter) send(w http.ResponseWriter, code int) {
 	writeXML(w, code, b.Bytes())
 }
 
+// xmlType is the Content-Type of every XML answer, one slice for all of
+// them: Header.Set would allocate one a response. net/http only reads it.
+var xmlType = []string{"application/xml; charset=utf-8"}
+
 // writeXML sends a complete body: it is built before the header goes out,
 // so a failure cannot leave a half-written 200.
 func writeXML(w http.ResponseWriter, code int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/xml; charset=utf-8")
+	h["Content-Type"] = xmlType
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	w.Write(body)
