@@ -17,15 +17,26 @@ type LegacyOperation struct {
 	Route  string // the router's template, "/users/{id}.xml"
 	Search bool   // the list called with ?query=
 	V2     string // the replacing v2 operation, "GET /api/v2/users/{id}.json"
+	name   string // Name, spelled once: every legacy request's journal record names it
 }
 
-var legacyOperations = []LegacyOperation{
+var legacyOperations = named([]LegacyOperation{
 	{Method: "GET", Route: "/users.xml", V2: "GET /api/v2/users.json"},
 	{Method: "GET", Route: "/users.xml", Search: true, V2: "GET /api/v2/users/search.json?query="},
 	{Method: "POST", Route: "/users.xml", V2: "POST /api/v2/users.json"},
 	{Method: "GET", Route: "/users/{id}.xml", V2: "GET /api/v2/users/{id}.json"},
 	{Method: "PUT", Route: "/users/{id}.xml", V2: "PUT /api/v2/users/{id}.json"},
 	{Method: "DELETE", Route: "/users/{id}.xml", V2: "DELETE /api/v2/users/{id}.json"},
+})
+
+func named(ops []LegacyOperation) []LegacyOperation {
+	for i, op := range ops {
+		ops[i].name = op.Method + " " + op.Route
+		if op.Search {
+			ops[i].name += "?query="
+		}
+	}
+	return ops
 }
 
 // LegacyOperationOf finds the legacy operation a request called from its
@@ -42,12 +53,7 @@ func LegacyOperationOf(method, route string, query url.Values) (LegacyOperation,
 }
 
 // Name is how journals and reports name the operation.
-func (op LegacyOperation) Name() string {
-	if op.Search {
-		return op.Method + " " + op.Route + "?query="
-	}
-	return op.Method + " " + op.Route
-}
+func (op LegacyOperation) Name() string { return op.name }
 
 // SuccessorPath is the v2 path that does what one legacy request did: id is
 // the request's user id, query its search text (its outer spaces aside).
@@ -70,15 +76,15 @@ type LegacyPolicy struct {
 // LegacyPolicy returns the deprecation and sunset dates legacy responses announce.
 func (s *Service) LegacyPolicy() LegacyPolicy { return s.legacy }
 
-// CheckLegacy returns Gone, naming the v2 replacement given
-// ("GET https://…/api/v2/users/7.json"), once the sunset has passed and the
-// policy refuses legacy calls; nil otherwise.
-func (s *Service) CheckLegacy(successor string) error {
+// CheckLegacy returns Gone, naming the v2 replacement given (method "GET",
+// successor "https://…/api/v2/users/7.json"), once the sunset has passed
+// and the policy refuses legacy calls; nil otherwise.
+func (s *Service) CheckLegacy(method, successor string) error {
 	p := s.legacy
 	if !p.RefuseAfterSunset || p.Sunset.IsZero() || s.Now().Before(p.Sunset) {
 		return nil
 	}
-	return &Error{Kind: Gone, Msg: "The legacy XML API was retired on " + p.Sunset.UTC().Format(time.DateOnly) + ". Use the v2 JSON API instead: " + successor}
+	return &Error{Kind: Gone, Msg: "The legacy XML API was retired on " + p.Sunset.UTC().Format(time.DateOnly) + ". Use the v2 JSON API instead: " + method + " " + successor}
 }
 
 // LegacyUsage answers the migration question: who still calls the legacy

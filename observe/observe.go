@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -177,7 +178,7 @@ func (c Config) report(r *http.Request, cp *capture, status int, took time.Durat
 		rec.Operation = r.Method + " " + route
 	}
 	if protocol == domain.ProtocolLegacy {
-		if op, ok := domain.LegacyOperationOf(r.Method, route, r.URL.Query()); ok {
+		if op, ok := domain.LegacyOperationOf(r.Method, route, Query(r)); ok {
 			rec.Operation = op.Name()
 		}
 	}
@@ -235,6 +236,15 @@ func (c Config) Route(route *mux.Route, next http.Handler) http.Handler {
 // requestAttrs are the request line's attributes that name the route.
 func requestAttrs(protocol domain.Protocol, method, route string) []slog.Attr {
 	return []slog.Attr{slog.String("protocol", string(protocol)), slog.String("method", method), slog.String("route", route)}
+}
+
+// Query is r's query, parsed only when it has one: most API requests do
+// not, and parsing allocates a map even for none.
+func Query(r *http.Request) url.Values {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	return r.URL.Query()
 }
 
 // Template is the template of the route that matched r, as Route recorded

@@ -16,12 +16,21 @@ type Handler struct {
 	svc  *domain.Service
 	base func(*http.Request) string // the origin for Location headers
 	log  *slog.Logger
+	// The Deprecation and Sunset values (nil: none) every legacy response
+	// carries, spelled once: the policy is the service's from its start.
+	deprecated, sunset []string
 }
 
 // New returns the legacy API's handler. base gives the origin
 // ("http://host:port") absolute URLs start with.
 func New(svc *domain.Service, base func(*http.Request) string, log *slog.Logger) *Handler {
-	return &Handler{svc: svc, base: base, log: log}
+	h := &Handler{svc: svc, base: base, log: log}
+	p := svc.LegacyPolicy()
+	h.deprecated = []string{"@" + strconv.FormatInt(p.DeprecatedAt.Unix(), 10)}
+	if !p.Sunset.IsZero() {
+		h.sunset = []string{p.Sunset.UTC().Format(http.TimeFormat)}
+	}
+	return h
 }
 
 // Routes mounts every legacy route on r, a user's show first: gorilla/mux
@@ -59,20 +68,19 @@ func (h *Handler) adapt(f handlerFunc) http.Handler {
 // the v2 resource that replaces the request's, and returns Gone when the
 // legacy API no longer serves.
 func (h *Handler) deprecation(w http.ResponseWriter, r *http.Request) error {
-	p := h.svc.LegacyPolicy()
 	hd := w.Header()
-	hd.Set("Deprecation", "@"+strconv.FormatInt(p.DeprecatedAt.Unix(), 10))
-	if !p.Sunset.IsZero() {
-		hd.Set("Sunset", p.Sunset.UTC().Format(http.TimeFormat))
+	hd["Deprecation"] = h.deprecated
+	if h.sunset != nil {
+		hd["Sunset"] = h.sunset
 	}
-	q := r.URL.Query()
+	q := observe.Query(r)
 	op, ok := domain.LegacyOperationOf(r.Method, observe.Template(r), q)
 	if !ok {
 		return nil
 	}
 	successor := h.base(r) + op.SuccessorPath(mux.Vars(r)["id"], q.Get("query"))
 	hd.Set("Link", "<"+successor+`>; rel="successor-version"`)
-	return h.svc.CheckLegacy(op.Method + " " + successor)
+	return h.svc.CheckLegacy(op.Method, successor)
 }
 
 // pathID reads the {id} of the route; the route admits digits only.
