@@ -187,13 +187,17 @@ func (c Config) report(r *http.Request, cp *capture, status int, took time.Durat
 	}
 	c.Metrics.observe(rec)
 	if c.Log.Enabled(r.Context(), slog.LevelInfo) { // else the attributes are built for nothing
-		answer := []slog.Attr{slog.Int("status", rec.Status), slog.Duration("duration", rec.Duration),
-			slog.Int64("user_id", rec.UserID), slog.String("credential", rec.Credential.String())}
+		log, attrs := c.Log, requestAttrs(rec.Protocol, rec.Method, rec.Route)
 		if own {
-			cp.route.log.LogAttrs(r.Context(), slog.LevelInfo, "request", answer...)
-		} else {
-			c.Log.LogAttrs(r.Context(), slog.LevelInfo, "request", append(requestAttrs(rec.Protocol, rec.Method, rec.Route), answer...)...)
+			log, attrs = cp.route.log, nil
 		}
+		// A record of its own rather than Logger.LogAttrs, which looks up
+		// its caller's program counter for a source the line never shows.
+		line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+		line.AddAttrs(attrs...)
+		line.AddAttrs(slog.Int("status", rec.Status), slog.Duration("duration", rec.Duration),
+			slog.Int64("user_id", rec.UserID), slog.String("credential", rec.Credential.String()))
+		log.Handler().Handle(r.Context(), line) // a failed write is the log's to report, not the request's
 	}
 	if len(c.Sinks) == 0 {
 		return
