@@ -44,13 +44,15 @@ func (h *Handler) adapt(class domain.RequestClass, f handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q, err := h.svc.Admit(r.Context(), class)
 		if q.Limit > 0 {
-			// The Users API sends both generations of the headers.
+			// The Users API sends both generations of the headers. Each
+			// value is one string, and all share one backing array: five
+			// Header.Set calls cost eight allocations a request.
+			v := []string{strconv.Itoa(q.Limit), strconv.Itoa(q.Remaining), strconv.Itoa(q.Reset)}
+			limit, remaining, reset := v[0:1:1], v[1:2:2], v[2:3:3]
 			hd := w.Header()
-			hd.Set("X-Rate-Limit", strconv.Itoa(q.Limit))
-			hd.Set("X-Rate-Limit-Remaining", strconv.Itoa(q.Remaining))
-			hd.Set("Ratelimit-Limit", strconv.Itoa(q.Limit))
-			hd.Set("Ratelimit-Remaining", strconv.Itoa(q.Remaining))
-			hd.Set("Ratelimit-Reset", strconv.Itoa(q.Reset))
+			hd["X-Rate-Limit"], hd["Ratelimit-Limit"] = limit, limit
+			hd["X-Rate-Limit-Remaining"], hd["Ratelimit-Remaining"] = remaining, remaining
+			hd["Ratelimit-Reset"] = reset
 		}
 		if err == nil {
 			err = f(w, r)
