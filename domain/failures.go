@@ -53,7 +53,8 @@ func newFailures() *failures {
 // long a name the client sends (a sign-in body may be a megabyte).
 func accountKey(email string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(email)))
-	return base64.RawStdEncoding.EncodeToString(sum[:])
+	var buf [43]byte // EncodeToString would allocate a buffer besides the string
+	return string(base64.RawStdEncoding.AppendEncode(buf[:0], sum[:]))
 }
 
 // pairKey joins an account key and an address; NUL appears in neither.
