@@ -13,10 +13,10 @@ const DefaultRenderCache = 32 << 20
 
 // renders remembers the bytes a front end rendered for a read, each
 // stamped with the write log's number read before the user was: an entry
-// is served only while no write that may have changed its user (or
-// everything, as a group rename: it shows in every member's legacy body) is
-// recorded after that number (writeLog). A stale entry stays until a fresh
-// rendering replaces it or the budget pushes it out.
+// is served only while no write that may change its user (or everything,
+// as a group rename: it shows in every member's legacy body) is under way
+// or recorded after that number (writeLog). A stale entry stays until a
+// fresh rendering replaces it or the budget pushes it out.
 //
 // Only bytes are kept: authentication, rate limits and the permission
 // decision run on every request before a rendering is looked up.
