@@ -24,7 +24,8 @@ import (
 )
 
 // uncached is a second deskgate over s's database and clock whose service
-// keeps no renderings: every read it answers is a fresh render.
+// keeps no renderings: every read it answers is a fresh render. (It keeps
+// credentials, which StoreReplaced makes stale.)
 func (s *server) uncached() *server {
 	s.t.Helper()
 	svc, err := domain.NewService(context.Background(), s.db, domain.Config{
@@ -47,6 +48,7 @@ type cacheWrite struct {
 	as                              string // "reader" acts as the end user, "anonymous" sends no credentials; default the owner
 	save                            string
 	readerPassword                  string // the reader's password from this write on
+	login                           creds  // a credential that authenticates from this write on, until a later write ends it (probed until refused)
 	job                             bool   // a bulk request: compare once its job has ended
 	status                          int    // the refusal expected, for a write that cannot succeed here; 0: a 2xx
 }
@@ -89,12 +91,26 @@ var cacheWrites = []cacheWrite{
 	{method: "DELETE", path: "/api/v2/users/me/logout"},
 	{method: "POST", path: "/api/v2/users/request_create", body: `{"user":{"name":"Requested","email":"requested@example.com"}}`},
 	{method: "POST", path: "/api/v2/deskgate/backup"},
-	{method: "POST", path: "/api/v2/users/{victim}/password", body: `{"password":"victim-secret-2"}`},
+	{method: "POST", path: "/api/v2/users/{victim}/password", body: `{"password":"victim-secret-2"}`, login: creds{"victim@example.com", "victim-secret-2"}},
+	{method: "POST", path: "/api/v2/users/{victim}/password", body: `{"password":"victim-secret-3"}`, login: creds{"victim@example.com", "victim-secret-3"}},
+	// Writes of one user that change who may authenticate as them, and as what.
+	{method: "PUT", path: "/api/v2/users/{agent}", body: `{"user":{"role":"admin"}}`},
+	{method: "PUT", path: "/api/v2/users/{agent}", body: `{"user":{"role":"agent","default_group_id":{sales}}}`},
+	{method: "POST", path: "/access/login", body: `{"email":"victim@example.com","password":"victim-secret-3"}`, as: "anonymous", save: "session"},
+	{method: "PUT", path: "/api/v2/users/{victim}", body: `{"user":{"suspended":true}}`},
+	{method: "PUT", path: "/api/v2/users/{victim}", body: `{"user":{"suspended":false}}`, login: creds{"victim@example.com", "victim-secret-3"}},
+	{method: "PUT", path: "/users/{victim}.xml", contentType: legacyXMLType, body: `<user><is-active>false</is-active></user>`},
+	{method: "PUT", path: "/users/{victim}.xml", contentType: legacyXMLType, body: `<user><is-active>true</is-active></user>`, login: creds{"victim@example.com", "victim-secret-3"}},
 	{method: "PUT", path: "/api/v2/users/{reader}/password", body: `{"previous_password":"reader-secret-1","password":"reader-secret-2"}`, as: "reader", readerPassword: "reader-secret-2"},
 	{method: "DELETE", path: "/api/v2/users/{new}"},
 	{method: "POST", path: "/api/v2/users/create_many", body: `{"users":[{"name":"Bulk","email":"bulk@example.com"}]}`, job: true},
 	{method: "POST", path: "/api/v2/users/create_or_update_many", body: `{"users":[{"email":"victim@example.com","notes":"bulk"}]}`, job: true},
 	{method: "PUT", path: "/api/v2/users/update_many?ids={victim},{reader}", body: `{"user":{"details":"updated in bulk"}}`, job: true},
+	// Job items that change a user's identities, organization, groups and principal.
+	{method: "PUT", path: "/api/v2/users/update_many", body: `{"users":[{"id":{victim},"email":"victim.bulk@example.com","organization_id":{gamma}},{"id":{agent},"default_group_id":{sales},"role":"admin"}]}`, job: true},
+	{method: "PUT", path: "/api/v2/users/update_many?ids={agent}", body: `{"user":{"role":"agent","suspended":true}}`, job: true},
+	{method: "PUT", path: "/api/v2/users/update_many?ids={agent}", body: `{"user":{"suspended":false}}`, job: true, login: creds{"agent@example.com", "agent-secret-1"}},
+	{method: "POST", path: "/api/v2/users/create_or_update_many", body: `{"users":[{"email":"victim@example.com","organization_id":null,"phone":"+15551234567"},{"name":"Bulk Two","email":"bulk2@example.com","organization_id":{gamma}}]}`, job: true},
 	{method: "POST", path: "/api/v2/users/create_or_update", body: `{"user":{"email":"victim@example.com","alias":"V"}}`},
 	{method: "POST", path: "/api/v2/users", body: `{"user":{"name":"Doomed","email":"doomed@example.com"}}`, save: "doomed"},
 	{method: "DELETE", path: "/api/v2/users/destroy_many?ids={doomed}", job: true},
@@ -118,18 +134,21 @@ type cacheFixture struct {
 	s, fresh *server
 	ids      map[string]int64
 	reader   creds
+	logins   []creds  // every Basic credential that authenticated at some point
+	cookies  []string // the session cookie of every sign-in
 }
 
 func newCacheFixture(t *testing.T) *cacheFixture {
 	s := newServer(t, serverOptions{adminSetPasswords: true})
-	f := &cacheFixture{s: s, fresh: s.uncached(), ids: map[string]int64{"owner": 1}}
+	f := &cacheFixture{s: s, fresh: s.uncached(), ids: map[string]int64{"owner": 1}, logins: []creds{owner}}
 	for _, w := range []cacheWrite{
 		{method: "POST", path: "/api/v2/groups", body: `{"group":{"name":"Sales"}}`, save: "sales"},
 		{method: "POST", path: "/api/v2/organizations", body: `{"organization":{"name":"Acme"}}`, save: "acme"},
 		{method: "POST", path: "/api/v2/users", body: `{"user":{"name":"Agent","email":"agent@example.com","role":"agent"}}`, save: "agent"},
 		{method: "POST", path: "/api/v2/group_memberships", body: `{"group_membership":{"user_id":{agent},"group_id":{sales}}}`},
 		{method: "POST", path: "/api/v2/users", body: `{"user":{"name":"Reader","email":"reader@example.com"}}`, save: "reader"},
-		{method: "POST", path: "/api/v2/users/{reader}/password", body: `{"password":"reader-secret-1"}`},
+		{method: "POST", path: "/api/v2/users/{reader}/password", body: `{"password":"reader-secret-1"}`, login: creds{"reader@example.com", "reader-secret-1"}},
+		{method: "POST", path: "/api/v2/users/{agent}/password", body: `{"password":"agent-secret-1"}`, login: creds{"agent@example.com", "agent-secret-1"}},
 		{method: "POST", path: "/api/v2/users", body: `{"user":{"name":"Victim","email":"victim@example.com","organization_id":{acme}}}`, save: "victim"},
 		{method: "POST", path: "/api/v2/users/{victim}/identities", body: `{"identity":{"type":"email","value":"victim.home@example.com"}}`, save: "home"},
 	} {
@@ -160,13 +179,26 @@ func (f *cacheFixture) write(t *testing.T, w cacheWrite) {
 	case w.status != 0 && r.status != w.status, w.status == 0 && r.status >= 300:
 		t.Fatalf("%s %s: %d %s", w.method, w.path, r.status, r.body)
 	case w.job:
-		f.s.waitJob(readJob(t, r).ID)
+		if done := f.s.waitJob(readJob(t, r).ID); strings.Contains(string(done.body), `"Failed"`) {
+			t.Fatalf("%s %s: an item failed: %s", w.method, w.path, done.body)
+		}
 	}
 	if w.save != "" {
 		f.ids[w.save] = createdID(t, r)
 	}
+	if w.path == "/access/login" {
+		for _, c := range (&http.Response{Header: r.header}).Cookies() {
+			if c.Name == jsonapi.SessionCookie {
+				f.cookies = append(f.cookies, c.Value)
+			}
+		}
+	}
 	if w.readerPassword != "" {
 		f.reader.pass = w.readerPassword
+		f.logins = append(f.logins, f.reader)
+	}
+	if w.login.user != "" {
+		f.logins = append(f.logins, w.login)
 	}
 }
 
@@ -198,9 +230,17 @@ func createdID(t *testing.T, r response) int64 {
 
 // compareReads reads every user of the fixture through both APIs as the
 // owner and as the end user, from the cached server and the fresh one, and
-// fails where the answers differ.
+// fails where the answers differ; then so for who every credential and
+// session the fixture has seen authenticates as, which the credential
+// cache answers. (Probes after renderings: a user's first authentication
+// changes its last_login_at, which the next comparison reads.)
 func (f *cacheFixture) compareReads(t *testing.T, when string) {
 	t.Helper()
+	// The fresh service's credential cache heard of no write: made stale
+	// whole, it reads every principal and session from the store again.
+	if err := f.fresh.svc.StoreReplaced(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var users []int64
 	for _, id := range f.ids {
 		users = append(users, id)
@@ -219,6 +259,23 @@ func (f *cacheFixture) compareReads(t *testing.T, when string) {
 					t.Errorf("%s, %s as %s: cached %d %s\nfresh %d %s", when, path, as.user, got.status, got.body, want.status, want.body)
 				}
 			}
+		}
+	}
+	// A credential refused by both is dropped: its refusal has been seen,
+	// and refusals counted against the account would soon lock it. (The
+	// v2 me answers a refused caller as the anonymous user, id null.)
+	f.logins = slices.DeleteFunc(f.logins, func(as creds) bool {
+		got, want := f.s.do(as, "GET", "/api/v2/users/me", "", ""), f.fresh.do(as, "GET", "/api/v2/users/me", "", "")
+		if got.status != want.status || string(got.body) != string(want.body) {
+			t.Errorf("%s, me as %s:%s: cached %d %s\nfresh %d %s", when, as.user, as.pass, got.status, got.body, want.status, want.body)
+		}
+		return strings.Contains(string(got.body), `"id":null`) && strings.Contains(string(want.body), `"id":null`)
+	})
+	for _, cookie := range f.cookies {
+		b := browser{cookie: cookie}
+		got, want := f.s.sessionDo(b, "", "GET", "/api/v2/users/me", ""), f.fresh.sessionDo(b, "", "GET", "/api/v2/users/me", "")
+		if got.status != want.status || string(got.body) != string(want.body) {
+			t.Errorf("%s, me with a session: cached %d %s\nfresh %d %s", when, got.status, got.body, want.status, want.body)
 		}
 	}
 }
@@ -297,49 +354,159 @@ func TestRenderCacheWrites(t *testing.T) {
 	}
 }
 
-// TestRenderCacheConcurrent renames a user over and over through both APIs
-// while readers read it through both: a read sent after a rename's response
-// arrived never shows an older name.
+// TestRenderCacheConcurrent changes a user over and over, each change
+// numbered, through writes that stale only that user (a v2 and a legacy
+// update, an update_many job) and one that stales everything (a rename of
+// its group, which its legacy body shows), while a create_many import
+// commits chunks, readers read the user through both APIs and an agent whose
+// role toggles reads it too: a read sent after a change's response arrived
+// never shows an older state, nor an older role's permission.
 func TestRenderCacheConcurrent(t *testing.T) {
-	s := newServer(t, serverOptions{})
-	id := v2ID(t, s.do(owner, "POST", "/api/v2/users", crossJSONType, `{"user":{"name":"Name 0","email":"racer@example.com"}}`), "user")
-	var renamed atomic.Int64 // the last rename whose response has arrived
+	s := newServer(t, serverOptions{adminSetPasswords: true})
+	group := v2ID(t, s.do(owner, "POST", "/api/v2/groups", crossJSONType, `{"group":{"name":"Team 0"}}`), "group")
+	id := v2ID(t, s.do(owner, "POST", "/api/v2/users", crossJSONType, `{"user":{"name":"Name 0","email":"racer@example.com","role":"agent"}}`), "user")
+	v2Want(t, s.do(owner, "POST", "/api/v2/group_memberships", crossJSONType, fmt.Sprintf(`{"group_membership":{"user_id":%d,"group_id":%d}}`, id, group)), http.StatusCreated)
+	toggler := v2ID(t, s.do(owner, "POST", "/api/v2/users", crossJSONType, `{"user":{"name":"Toggler","email":"toggler@example.com","role":"agent"}}`), "user")
+	v2Want(t, s.do(owner, "POST", fmt.Sprintf("/api/v2/users/%d/password", toggler), crossJSONType, `{"password":"toggler-secret-1"}`), http.StatusOK)
+	togglerCreds := creds{"toggler@example.com", "toggler-secret-1"}
+
+	var renamed, teamed atomic.Int64       // the last change of each kind whose response has arrived
+	var rolesBegun, rolesDone atomic.Int64 // the toggler's role changes sent and answered: odd ones make it an end user
+	var stop atomic.Bool
 	var wg sync.WaitGroup
-	const renames = 40
-	wg.Go(func() {
-		for n := int64(1); n <= renames; n++ {
-			var r response
-			if n%2 == 0 {
-				r = s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", id), crossJSONType, fmt.Sprintf(`{"user":{"name":"Name %d"}}`, n))
-			} else {
-				r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType, fmt.Sprintf(`<user><name>Name %d</name></user>`, n))
+	wg.Go(func() { // an import, committing job chunks all along
+		for batch := 0; !stop.Load(); batch++ {
+			r := s.do(owner, "POST", "/api/v2/users/create_many", crossJSONType,
+				fmt.Sprintf(`{"users":[{"name":"Import %d a","email":"import-%d-a@example.com"},{"name":"Import %d b","email":"import-%d-b@example.com"}]}`, batch, batch, batch, batch))
+			if r.status != http.StatusOK && r.status != http.StatusTooManyRequests { // the job limit: the worker is behind
+				t.Errorf("create_many: %d %s", r.status, r.body)
+				return
 			}
-			if r.status != 200 {
-				t.Errorf("rename %d: %d %s", n, r.status, r.body)
-			}
-			renamed.Store(n)
 		}
 	})
-	nameIn := regexp.MustCompile(`Name (\d+)`)
-	for reader := range 4 {
+	number := func(re *regexp.Regexp, body []byte) int64 {
+		m := re.FindSubmatch(body)
+		if m == nil {
+			return -1
+		}
+		n, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		return n
+	}
+	nameIn, teamIn := regexp.MustCompile(`Name (\d+)`), regexp.MustCompile(`Team (\d+)`)
+	for reader := range 3 {
 		wg.Go(func() {
-			for i := 0; renamed.Load() < renames; i++ {
-				least := renamed.Load()
+			for i := 0; !stop.Load(); i++ {
+				leastName, leastTeam := renamed.Load(), teamed.Load()
+				legacy := (reader+i)%2 == 0
 				path := fmt.Sprintf("/api/v2/users/%d", id)
-				if (reader+i)%2 == 0 {
+				if legacy {
 					path = fmt.Sprintf("/users/%d.xml", id)
 				}
 				r := s.do(owner, "GET", path, "", "")
-				m := nameIn.FindSubmatch(r.body)
-				if r.status != 200 || m == nil {
+				name, team := number(nameIn, r.body), number(teamIn, r.body)
+				switch {
+				case r.status != 200 || name < 0 || legacy && team < 0:
 					t.Errorf("%s: %d %s", path, r.status, r.body)
 					return
-				}
-				if n, _ := strconv.ParseInt(string(m[1]), 10, 64); n < least {
-					t.Errorf("%s showed Name %d after rename %d was answered", path, n, least)
+				case name < leastName:
+					t.Errorf("%s showed Name %d after change %d was answered", path, name, leastName)
+				case legacy && team < leastTeam:
+					t.Errorf("%s showed Team %d after its rename %d was answered", path, team, leastTeam)
 				}
 			}
 		})
 	}
+	wg.Go(func() { // the toggler reads as itself: an agent may, an end user may not
+		for !stop.Load() {
+			begun, done := rolesBegun.Load(), rolesDone.Load()
+			r := s.do(togglerCreds, "GET", fmt.Sprintf("/api/v2/users/%d", id), "", "")
+			if begun != done || rolesBegun.Load() != begun {
+				continue // a role change overlapped the read: either answer is right
+			}
+			if want := map[bool]int{true: http.StatusForbidden, false: http.StatusOK}[done%2 == 1]; r.status != want {
+				t.Errorf("toggler after role change %d: %d %s, want %d", done, r.status, r.body, want)
+			}
+		}
+	})
+
+	const changes = 48
+	for n := int64(1); n <= changes && !t.Failed(); n++ {
+		var r response
+		switch n % 4 {
+		case 0:
+			r = s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", id), crossJSONType, fmt.Sprintf(`{"user":{"name":"Name %d"}}`, n))
+		case 1:
+			r = s.do(owner, "PUT", fmt.Sprintf("/users/%d.xml", id), legacyXMLType, fmt.Sprintf(`<user><name>Name %d</name></user>`, n))
+		case 2:
+			r = s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/update_many?ids=%d", id), crossJSONType, fmt.Sprintf(`{"user":{"name":"Name %d"}}`, n))
+			if r.status == http.StatusOK {
+				r = s.waitJob(readJob(t, r).ID)
+			}
+		case 3:
+			r = s.do(owner, "PUT", fmt.Sprintf("/api/v2/groups/%d", group), crossJSONType, fmt.Sprintf(`{"group":{"name":"Team %d"}}`, n))
+		}
+		if r.status != http.StatusOK || strings.Contains(string(r.body), `"Failed"`) {
+			t.Errorf("change %d: %d %s", n, r.status, r.body)
+			break
+		}
+		if n%4 == 3 {
+			teamed.Store(n)
+		} else {
+			renamed.Store(n)
+		}
+		role := map[bool]string{true: "end-user", false: "agent"}[n%2 == 1]
+		rolesBegun.Add(1)
+		if r := s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", toggler), crossJSONType, fmt.Sprintf(`{"user":{"role":%q}}`, role)); r.status != http.StatusOK {
+			t.Errorf("toggler to %s: %d %s", role, r.status, r.body)
+			break
+		}
+		rolesDone.Add(1)
+	}
+	stop.Store(true)
 	wg.Wait()
+}
+
+// TestRenderCacheNarrow checks that a write stales the renderings of the
+// users it changes and no others: a new user none, a job's chunk only the
+// users its items change, a group or organization write everyone.
+func TestRenderCacheNarrow(t *testing.T) {
+	f := newCacheFixture(t)
+	ctx := domain.WithActor(context.Background(), &domain.Actor{ID: 1, Role: domain.Admin, Owner: true})
+	names := []string{"owner", "agent", "reader", "victim"}
+	// rendered reads every user through the cache and names those it had
+	// to render afresh.
+	rendered := func() []string {
+		var fresh []string
+		for _, name := range names {
+			_, err := f.s.svc.RenderedUser(ctx, f.ids[name], "narrow", func(u *domain.User) ([]byte, error) {
+				fresh = append(fresh, name)
+				return []byte(u.Name), nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return fresh
+	}
+	rendered()
+	for _, tc := range []struct {
+		w    cacheWrite
+		want []string
+	}{
+		{cacheWrite{method: "PUT", path: "/api/v2/users/{victim}", body: `{"user":{"notes":"changed"}}`}, []string{"victim"}},
+		{cacheWrite{method: "POST", path: "/api/v2/users", body: `{"user":{"name":"Newcomer","email":"new@example.com","identities":[{"type":"email","value":"new.2@example.com"}]}}`}, nil},
+		{cacheWrite{method: "POST", path: "/api/v2/users/create_many", body: `{"users":[{"name":"Bulk","email":"bulk@example.com","phone":"+15550001111"}]}`, job: true}, nil},
+		{cacheWrite{method: "PUT", path: "/api/v2/users/update_many?ids={reader}", body: `{"user":{"details":"bulk"}}`, job: true}, []string{"reader"}},
+		{cacheWrite{method: "POST", path: "/api/v2/users/{victim}/identities", body: `{"identity":{"type":"email","value":"victim.work@example.com"}}`}, []string{"victim"}},
+		{cacheWrite{method: "POST", path: "/api/v2/users/{reader}/organization_memberships", body: `{"organization_membership":{"organization_id":{acme}}}`}, []string{"reader"}},
+		{cacheWrite{method: "POST", path: "/access/login", body: `{"email":"reader@example.com","password":"reader-secret-1"}`, as: "anonymous"}, []string{"reader"}},
+		{cacheWrite{method: "POST", path: "/api/v2/users/{agent}/password", body: `{"password":"agent-secret-2"}`}, []string{"agent"}},
+		{cacheWrite{method: "PUT", path: "/api/v2/groups/{sales}", body: `{"group":{"name":"Sales EMEA"}}`}, names},
+		{cacheWrite{method: "PUT", path: "/api/v2/organizations/{acme}", body: `{"organization":{"name":"Acme Ltd"}}`}, names},
+	} {
+		f.write(t, tc.w)
+		if got := rendered(); !slices.Equal(got, tc.want) {
+			t.Errorf("after %s %s: rendered %v afresh, want %v", tc.w.method, tc.w.path, got, tc.want)
+		}
+	}
 }

@@ -124,10 +124,12 @@ func (s *Service) newToken() (string, error) {
 // milliseconds, which would hold a client to a few dozen requests a second;
 // and looking the user up costs more than the request it authenticates.
 // Entries are keyed by an HMAC of the credentials (no password sits in
-// memory) and stamped with the service's write generation: any committed
-// write makes every entry stale, so a changed password, a deactivation or a
-// role change counts from the next request on. A stale entry still spares
-// argon2id when the password hash it was checked against has not changed.
+// memory) and stamped with the write log's number read before the store
+// was: a committed write recorded against the entry's user (or against
+// everything) makes it stale, so a changed password, a deactivation or a
+// role change counts from the next request on (writeLog). A stale entry
+// still spares argon2id when the password hash it was checked against has
+// not changed.
 type credentialCache struct {
 	ttl  time.Duration
 	macs sync.Pool // of *credentialMAC, so a lookup neither keys a MAC nor allocates
@@ -138,7 +140,7 @@ type credentialCache struct {
 type credentialEntry struct {
 	principal Principal
 	session   Session // for a session cookie's entry
-	gen       uint64  // the write generation the principal was read at
+	readAt    uint64  // the write log's number before the principal was read
 	expires   time.Time
 }
 
@@ -184,13 +186,13 @@ func (c *credentialCache) get(k [32]byte, now time.Time) (credentialEntry, bool)
 	return e, ok && now.Before(e.expires)
 }
 
-func (c *credentialCache) put(k [32]byte, p *Principal, gen uint64, now time.Time) {
-	c.store(k, credentialEntry{principal: *p, gen: gen}, now)
+func (c *credentialCache) put(k [32]byte, p *Principal, readAt uint64, now time.Time) {
+	c.store(k, credentialEntry{principal: *p, readAt: readAt}, now)
 }
 
 // putSession remembers the session a cookie's secret opens, and its user.
-func (c *credentialCache) putSession(k [32]byte, ses *Session, p *Principal, gen uint64, now time.Time) {
-	c.store(k, credentialEntry{principal: *p, session: *ses, gen: gen}, now)
+func (c *credentialCache) putSession(k [32]byte, ses *Session, p *Principal, readAt uint64, now time.Time) {
+	c.store(k, credentialEntry{principal: *p, session: *ses, readAt: readAt}, now)
 }
 
 func (c *credentialCache) store(k [32]byte, e credentialEntry, now time.Time) {
@@ -274,9 +276,9 @@ func (s *Service) checkCredentials(ctx context.Context, email, secret string, is
 		kind = CredentialToken
 	}
 	k := s.credentials.sum(kind, email, secret)
-	gen := s.writes.Load() // read before the store: a write committed meanwhile makes the entry stale
+	readAt := s.writes.now() // before the store: a write committed meanwhile makes the entry stale
 	cached, hit := s.credentials.get(k, now)
-	if hit && cached.gen == gen {
+	if hit && s.writes.fresh(cached.principal.ID, cached.readAt) {
 		return &cached.principal, nil
 	}
 	var p *Principal
@@ -307,7 +309,7 @@ func (s *Service) checkCredentials(ctx context.Context, email, secret string, is
 	if err := mayAuthenticate(p); err != nil {
 		return nil, err
 	}
-	s.credentials.put(k, p, gen, now)
+	s.credentials.put(k, p, readAt, now)
 	return p, nil
 }
 

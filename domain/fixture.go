@@ -62,7 +62,7 @@ func (s *Service) AsOwner(ctx context.Context) (context.Context, error) {
 // remembered credential and rendering stale; and an emptied directory gets back the
 // default group every account has.
 func (s *Service) StoreReplaced(ctx context.Context) error {
-	s.writes.Add(1)
+	s.writes.everything()
 	return s.ensureDefaultGroup(ctx)
 }
 

@@ -245,7 +245,7 @@ func (s *Service) DeleteIdentity(ctx context.Context, userID, id int64) error {
 		case gone.Primary && gone.Type == IdentityEmail:
 			return Errorf(Conflict, "The primary email cannot be deleted while the user has other identities; make another email primary first")
 		}
-		if err := tx.DeleteIdentity(ctx, gone.ID); err != nil {
+		if err := tx.DeleteIdentity(ctx, gone.UserID, gone.ID); err != nil {
 			return err
 		}
 		rest := slices.Delete(slices.Clone(sc.ids), i, i+1)

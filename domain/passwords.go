@@ -137,9 +137,9 @@ func (s *Service) replacePassword(ctx context.Context, tx Tx, u *User, password 
 // changePassword is where every password change ends up: a user update of
 // either API, SetPassword and ChangePassword. Besides storing it, a change
 // ends every session of the user and tells the user by mail. Cached
-// credentials need nothing: the write generation this transaction bumps
-// makes every cached check stale, and the old password no longer matches
-// the new hash.
+// credentials need nothing: the write log records this transaction against
+// the user, which makes their cached checks stale, and the old password no
+// longer matches the new hash.
 func (s *Service) changePassword(ctx context.Context, tx Tx, userID int64, password string) error {
 	if err := s.storePassword(ctx, tx, userID, password); err != nil {
 		return err

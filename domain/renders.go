@@ -11,12 +11,12 @@ import (
 // Config.RenderCache is 0: at about 1.5 KiB a rendering, some 20,000 users.
 const DefaultRenderCache = 32 << 20
 
-// renders remembers the bytes a front end rendered for a read, stamped with
-// the write generation they were read at. Any committed write bumps the
-// generation, which drops them all: a coarse rule, but one that needs no
-// knowledge of which write changes which rendering (a group rename shows in
-// every member's legacy body), so it cannot miss one. Reads outnumber
-// writes by far on this API; a write costs the next reads one render each.
+// renders remembers the bytes a front end rendered for a read, each
+// stamped with the write log's number read before the user was: an entry
+// is served only while no write that may change its user (or everything,
+// as a group rename: it shows in every member's legacy body) is under way
+// or recorded after that number (writeLog). A stale entry stays until a
+// fresh rendering replaces it or the budget pushes it out.
 //
 // Only bytes are kept: authentication, rate limits and the permission
 // decision run on every request before a rendering is looked up.
@@ -24,15 +24,15 @@ type renders struct {
 	max int // bytes; keys and values count
 
 	mu    sync.Mutex
-	gen   uint64 // the generation every entry was read at
 	size  int
 	byKey map[string]*list.Element
 	lru   list.List // of *rendering, most recently used first
 }
 
 type rendering struct {
-	key  string
-	body []byte
+	key    string
+	body   []byte
+	readAt uint64 // the write log's number before the user was read
 }
 
 // newRenders returns a cache of max bytes; nil when max < 0 (switched off).
@@ -46,49 +46,45 @@ func newRenders(max int) *renders {
 	return &renders{max: max, byKey: map[string]*list.Element{}}
 }
 
-// get returns the bytes under key if they were read at generation gen.
-func (c *renders) get(key string, gen uint64) ([]byte, bool) {
+// get returns the bytes under key and the number they were read at.
+func (c *renders) get(key string) ([]byte, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if gen != c.gen {
-		return nil, false
-	}
 	e, ok := c.byKey[key]
 	if !ok {
-		return nil, false
+		return nil, 0, false
 	}
 	c.lru.MoveToFront(e)
-	return e.Value.(*rendering).body, true
+	r := e.Value.(*rendering)
+	return r.body, r.readAt, true
 }
 
-// put keeps body under key as read at generation gen. A rendering read
-// before a write that has since committed is refused; the first one read
-// after it empties the cache of the older ones.
-func (c *renders) put(key string, body []byte, gen uint64) {
+// put keeps body under key as read at readAt, unless what the key holds was
+// read later (a concurrent miss rendered it first, or fresher).
+func (c *renders) put(key string, body []byte, readAt uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	switch {
-	case gen < c.gen:
-		return
-	case gen > c.gen:
-		clear(c.byKey)
-		c.lru.Init()
-		c.size, c.gen = 0, gen
-	}
-	if _, ok := c.byKey[key]; ok {
-		return // a concurrent miss rendered the same bytes first
+	if e, ok := c.byKey[key]; ok {
+		if e.Value.(*rendering).readAt >= readAt {
+			return
+		}
+		c.remove(e)
 	}
 	n := len(key) + len(body)
 	if n > c.max {
 		return
 	}
 	for c.size+n > c.max {
-		old := c.lru.Remove(c.lru.Back()).(*rendering)
-		delete(c.byKey, old.key)
-		c.size -= len(old.key) + len(old.body)
+		c.remove(c.lru.Back())
 	}
-	c.byKey[key] = c.lru.PushFront(&rendering{key: key, body: body})
+	c.byKey[key] = c.lru.PushFront(&rendering{key: key, body: body, readAt: readAt})
 	c.size += n
+}
+
+func (c *renders) remove(e *list.Element) {
+	old := c.lru.Remove(e).(*rendering)
+	delete(c.byKey, old.key)
+	c.size -= len(old.key) + len(old.body)
 }
 
 // RenderedUser returns the user id rendered by render, as the actor in ctx
@@ -96,7 +92,7 @@ func (c *renders) put(key string, body []byte, gen uint64) {
 // depend on (the protocol, the caller's view, the base URL, ...): renderings
 // under the same variant and id must be the same bytes. The permission
 // check runs first on every call, as in User; render runs only when no
-// rendering made since the last committed write is at hand.
+// rendering is at hand that no write recorded since has made stale.
 func (s *Service) RenderedUser(ctx context.Context, id int64, variant string, render func(*User) ([]byte, error)) ([]byte, error) {
 	a, err := actor(ctx)
 	if err != nil {
@@ -105,12 +101,13 @@ func (s *Service) RenderedUser(ctx context.Context, id int64, variant string, re
 	if !a.canSee(id) {
 		return nil, errForbidden
 	}
-	// Read the generation before the store: a write that commits after
-	// this point bumps it, so whatever this call reads is stamped as older.
-	gen := s.writes.Load()
+	// Read the number before the store: a write that commits after this
+	// point records a greater one, so whatever this call reads is stale
+	// once that write has answered.
+	readAt := s.writes.now()
 	key := variant + "\x00" + strconv.FormatInt(id, 10)
 	if s.renders != nil {
-		if body, ok := s.renders.get(key, gen); ok {
+		if body, at, ok := s.renders.get(key); ok && s.writes.fresh(id, at) {
 			return body, nil
 		}
 	}
@@ -120,7 +117,7 @@ func (s *Service) RenderedUser(ctx context.Context, id int64, variant string, re
 	}
 	body, err := render(u)
 	if err == nil && s.renders != nil {
-		s.renders.put(key, body, gen)
+		s.renders.put(key, body, readAt)
 	}
 	return body, err
 }

@@ -79,8 +79,8 @@ type Service struct {
 	adminSetsPasswords bool
 
 	credentials *credentialCache
-	writes      atomic.Uint64 // bumped after every write transaction; stales cached credentials and renderings
-	renders     *renders      // nil: every read renders afresh
+	writes      writeLog // what each committed write may have changed, for cached credentials and renderings
+	renders     *renders // nil: every read renders afresh
 
 	limits    *requestLimits // nil: unlimited
 	erasures  *erasureLimit
@@ -103,10 +103,15 @@ type Service struct {
 }
 
 // inTx runs fn in one write transaction of the store. Every write of the
-// service goes through here, so the write generation covers them all.
+// service goes through here, on a scopedTx, so the write log learns what
+// each may change before it commits, and records it once it has ended,
+// before its caller answers. A transaction that failed changed nothing, but
+// is recorded all the same: an error of the commit itself leaves unknown
+// whether it took effect.
 func (s *Service) inTx(ctx context.Context, fn func(Tx) error) error {
-	defer s.writes.Add(1)
-	err := s.store.InTx(ctx, fn)
+	scope := writeScope{log: &s.writes}
+	defer s.writes.record(&scope)
+	err := s.store.InTx(ctx, func(tx Tx) error { return fn(&scopedTx{Reader: tx, tx: tx, scope: &scope}) })
 	if s.mailQueued.Swap(false) && err == nil {
 		select {
 		case s.mailWake <- struct{}{}:

@@ -167,15 +167,16 @@ func (s *Service) AuthenticateSession(ctx context.Context, c SessionCredentials)
 }
 
 // sessionBySecret finds the session a cookie's secret opens, and its user.
-// Like Basic credentials it answers from memory while no write has
-// committed since it was read: a logout, a deactivation, a password change
-// and a last_seen_at refresh each commit one, so they count from the next
-// request on. The caller gets copies it may change.
+// Like Basic credentials it answers from memory while no write recorded
+// against the session's user has committed since it was read: a logout, a
+// deactivation, a password change and a last_seen_at refresh are each one,
+// so they count from the next request on. The caller gets copies it may
+// change.
 func (s *Service) sessionBySecret(ctx context.Context, secret string) (*Session, *Principal, error) {
 	k := s.credentials.sum(CredentialSession, "", secret)
 	now := s.now()
-	gen := s.writes.Load() // read before the store: a write committed meanwhile makes the entry stale
-	if e, hit := s.credentials.get(k, now); hit && e.gen == gen {
+	readAt := s.writes.now() // before the store: a write committed meanwhile makes the entry stale
+	if e, hit := s.credentials.get(k, now); hit && s.writes.fresh(e.principal.ID, e.readAt) {
 		ses, p := e.session, e.principal
 		return &ses, &p, nil
 	}
@@ -183,7 +184,7 @@ func (s *Service) sessionBySecret(ctx context.Context, secret string) (*Session,
 	if err != nil {
 		return nil, nil, err
 	}
-	s.credentials.putSession(k, ses, p, gen, now)
+	s.credentials.putSession(k, ses, p, readAt, now)
 	return ses, p, nil
 }
 
@@ -242,7 +243,7 @@ func (s *Service) Logout(ctx context.Context) error {
 	if err != nil || a.SessionID == 0 {
 		return err
 	}
-	return s.inTx(ctx, func(tx Tx) error { return tx.DeleteSession(ctx, a.SessionID) })
+	return s.inTx(ctx, func(tx Tx) error { return tx.DeleteSession(ctx, a.ID, a.SessionID) })
 }
 
 // mayManageSessions decides whether a may see and end the sessions of the
@@ -314,7 +315,7 @@ func (s *Service) DeleteSession(ctx context.Context, userID, sessionID int64) er
 		if _, err := s.userSession(ctx, tx, userID, sessionID); err != nil {
 			return err
 		}
-		return tx.DeleteSession(ctx, sessionID)
+		return tx.DeleteSession(ctx, userID, sessionID)
 	})
 }
 

@@ -175,7 +175,10 @@ type Tx interface {
 	TouchUser(ctx context.Context, userID int64, at time.Time) error
 	InsertIdentity(ctx context.Context, i *Identity) error // sets i.ID
 	UpdateIdentity(ctx context.Context, i *Identity) error // value, verified, primary, updated_at
-	DeleteIdentity(ctx context.Context, id int64) error
+	// DeleteIdentity deletes the user's identity id. Writes of a user's
+	// records name the user, so that the caches learn whom they changed
+	// (scopedTx); the store changes nothing of another user's.
+	DeleteIdentity(ctx context.Context, userID, id int64) error
 	SetPasswordHash(ctx context.Context, userID int64, hash string) error
 	AddToken(ctx context.Context, userID int64, tokenHash []byte, now time.Time) error
 	TouchLogin(ctx context.Context, userID int64, at time.Time) error
@@ -183,7 +186,7 @@ type Tx interface {
 	InsertSession(ctx context.Context, s *Session, secretHash []byte) error // sets s.ID
 	// UpdateSession writes the session's renewals, last_seen_at and expires_at.
 	UpdateSession(ctx context.Context, s *Session) error
-	DeleteSession(ctx context.Context, id int64) error
+	DeleteSession(ctx context.Context, userID, id int64) error
 	DeleteUserSessions(ctx context.Context, userIDs ...int64) error
 	// PurgeSessions deletes the sessions not live by f (every user's) and counts them.
 	PurgeSessions(ctx context.Context, f SessionFilter) (int, error)

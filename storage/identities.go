@@ -49,13 +49,13 @@ func (t *txStore) InsertIdentity(ctx context.Context, i *domain.Identity) error 
 }
 
 func (t *txStore) UpdateIdentity(ctx context.Context, i *domain.Identity) error {
-	_, err := t.q.ExecContext(ctx, "UPDATE identities SET value = ?, verified = ?, is_primary = ?, updated_at = ? WHERE id = ?",
-		i.Value, i.Verified, i.Primary, i.UpdatedAt.Unix(), i.ID)
+	_, err := t.q.ExecContext(ctx, "UPDATE identities SET value = ?, verified = ?, is_primary = ?, updated_at = ? WHERE id = ? AND user_id = ?",
+		i.Value, i.Verified, i.Primary, i.UpdatedAt.Unix(), i.ID, i.UserID)
 	return constraint(err)
 }
 
-func (t *txStore) DeleteIdentity(ctx context.Context, id int64) error {
-	_, err := t.q.ExecContext(ctx, "DELETE FROM identities WHERE id = ?", id)
+func (t *txStore) DeleteIdentity(ctx context.Context, userID, id int64) error {
+	_, err := t.q.ExecContext(ctx, "DELETE FROM identities WHERE id = ? AND user_id = ?", id, userID)
 	return err
 }
 

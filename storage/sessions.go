@@ -83,13 +83,13 @@ func (t *txStore) InsertSession(ctx context.Context, ses *domain.Session, secret
 }
 
 func (t *txStore) UpdateSession(ctx context.Context, ses *domain.Session) error {
-	_, err := t.q.ExecContext(ctx, "UPDATE sessions SET renewals = ?, last_seen_at = ?, expires_at = ? WHERE id = ?",
-		ses.Renewals, ses.LastSeenAt.Unix(), ses.ExpiresAt.Unix(), ses.ID)
+	_, err := t.q.ExecContext(ctx, "UPDATE sessions SET renewals = ?, last_seen_at = ?, expires_at = ? WHERE id = ? AND user_id = ?",
+		ses.Renewals, ses.LastSeenAt.Unix(), ses.ExpiresAt.Unix(), ses.ID, ses.UserID)
 	return err
 }
 
-func (t *txStore) DeleteSession(ctx context.Context, id int64) error {
-	_, err := t.q.ExecContext(ctx, "DELETE FROM sessions WHERE id = ?", id)
+func (t *txStore) DeleteSession(ctx context.Context, userID, id int64) error {
+	_, err := t.q.ExecContext(ctx, "DELETE FROM sessions WHERE id = ? AND user_id = ?", id, userID)
 	return err
 }
 
