@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/observe"
@@ -16,21 +17,24 @@ type Handler struct {
 	svc  *domain.Service
 	base func(*http.Request) string // the origin for Location headers
 	log  *slog.Logger
-	// The Deprecation and Sunset values (nil: none) every legacy response
-	// carries, spelled once: the policy is the service's from its start.
-	deprecated, sunset []string
+	// The Deprecation and Sunset values every legacy response carries,
+	// spelled once: the policy is the service's from its start.
+	announced func() announcement
 }
+
+type announcement struct{ deprecated, sunset []string } // sunset nil: none
 
 // New returns the legacy API's handler. base gives the origin
 // ("http://host:port") absolute URLs start with.
 func New(svc *domain.Service, base func(*http.Request) string, log *slog.Logger) *Handler {
-	h := &Handler{svc: svc, base: base, log: log}
-	p := svc.LegacyPolicy()
-	h.deprecated = []string{"@" + strconv.FormatInt(p.DeprecatedAt.Unix(), 10)}
-	if !p.Sunset.IsZero() {
-		h.sunset = []string{p.Sunset.UTC().Format(http.TimeFormat)}
-	}
-	return h
+	return &Handler{svc: svc, base: base, log: log, announced: sync.OnceValue(func() announcement {
+		p := svc.LegacyPolicy()
+		a := announcement{deprecated: []string{"@" + strconv.FormatInt(p.DeprecatedAt.Unix(), 10)}}
+		if !p.Sunset.IsZero() {
+			a.sunset = []string{p.Sunset.UTC().Format(http.TimeFormat)}
+		}
+		return a
+	})}
 }
 
 // Routes mounts every legacy route on r, a user's show first: gorilla/mux
@@ -68,10 +72,10 @@ func (h *Handler) adapt(f handlerFunc) http.Handler {
 // the v2 resource that replaces the request's, and returns Gone when the
 // legacy API no longer serves.
 func (h *Handler) deprecation(w http.ResponseWriter, r *http.Request) error {
-	hd := w.Header()
-	hd["Deprecation"] = h.deprecated
-	if h.sunset != nil {
-		hd["Sunset"] = h.sunset
+	hd, a := w.Header(), h.announced()
+	hd["Deprecation"] = a.deprecated
+	if a.sunset != nil {
+		hd["Sunset"] = a.sunset
 	}
 	q := observe.Query(r)
 	op, ok := domain.LegacyOperationOf(r.Method, observe.Template(r), q)
