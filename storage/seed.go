@@ -83,8 +83,8 @@ const seedOrganizations = 100
 // system calls), and no fsync, as a half-seeded database is thrown away
 // anyway. servingPragmas put back what Open set.
 var (
-	seedingPragmas = []string{"PRAGMA cache_size = -262144", "PRAGMA synchronous = OFF", "PRAGMA temp_store = MEMORY"}
-	servingPragmas = []string{"PRAGMA cache_size = -2000", "PRAGMA synchronous = NORMAL", "PRAGMA temp_store = DEFAULT"}
+	seedingPragmas = []string{"PRAGMA cache_size = -262144", "PRAGMA synchronous = OFF"}
+	servingPragmas = []string{"PRAGMA cache_size = -2000", "PRAGMA synchronous = NORMAL"}
 )
 
 func execAll(ctx context.Context, c querier, stmts []string) error {
