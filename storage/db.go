@@ -351,7 +351,13 @@ func runTx(ctx context.Context, c interface {
 // InTx runs fn in one write transaction (BEGIN IMMEDIATE: a read-then-write
 // such as the seat check cannot fail halfway on a lock).
 func (db *DB) InTx(ctx context.Context, fn func(domain.Tx) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(&txStore{reader: reader{tx}}) })
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		t := &txStore{reader: reader{tx}}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.indexDeferred(ctx)
+	})
 }
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -367,7 +373,7 @@ type reader struct{ q querier }
 // txStore implements domain.Tx.
 type txStore struct {
 	reader
-	referencesDeferred bool // PRAGMA defer_foreign_keys is on until the commit
+	searchDeferred bool // DeferSearchIndex was called: indexDeferred must run before the commit
 }
 
 // notFound maps sql.ErrNoRows to the domain's NotFound.
