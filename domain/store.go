@@ -165,11 +165,11 @@ type Tx interface {
 	// InsertUser writes a new user and sets u.ID; its primary email, when
 	// given, is written with it (and gets its ID and UserID).
 	InsertUser(ctx context.Context, u *User, email *Identity) error
-	// DeferReferenceChecks leaves the checks of references between records
-	// to the commit for the rest of the transaction, which then fails if
-	// one is broken. It lets InsertUser write the email before its user,
-	// so that the user's search row is written once, with the address.
-	DeferReferenceChecks(ctx context.Context) error
+	// DeferSearchIndex leaves the search indexes' share of the rest of the
+	// transaction's changes to its commit, which writes it for all of them
+	// at once: the indexes are in step with the users at every commit, but
+	// a search within the transaction does not see its own changes.
+	DeferSearchIndex(ctx context.Context) error
 	UpdateUser(ctx context.Context, u *User) error
 	// TouchUser sets the user's updated_at, for changes kept in other records.
 	TouchUser(ctx context.Context, userID int64, at time.Time) error

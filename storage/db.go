@@ -57,6 +57,14 @@ const commonParams = "_foreign_keys=1&_busy_timeout=5000&_synchronous=NORMAL&_st
 // burst does not leave a file of gigabytes that slows every read.
 const journalSizeLimit = 64 << 20
 
+// writeInit sets up the write connection. A savepoint's journal (every
+// item of a bulk job runs in one, domain/jobs.go) stays in memory: on a
+// temporary file, as by default, an item's journal outgrew SQLite's 64 KiB
+// in memory and writing it out took a fifth of an import's CPU. Its
+// temporary tables and sorts (a migration's index build) stay in memory
+// too, as seeding's did already.
+const writeInit = "PRAGMA temp_store = MEMORY;"
+
 // readers is the size of the read pool. Reads are short and the CPU is the
 // limit: on two cores, 4 and 8 readers served the same rates within noise,
 // and each reader keeps its own page cache (2 MB).
@@ -92,7 +100,7 @@ func open(ctx context.Context, path string, log *slog.Logger, with connector) (*
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + commonParams + with.dsn
 	// WAL is switched on only after check: it rewrites the file header, and
 	// a refused file must be left exactly as it was.
-	write := sql.OpenDB(connector{dsn: base + "&_txlock=immediate", init: with.init})
+	write := sql.OpenDB(connector{dsn: base + "&_txlock=immediate", init: writeInit + with.init})
 	write.SetMaxOpenConns(1) // SQLite has one writer; queueing here beats SQLITE_BUSY
 	write.SetConnMaxLifetime(0)
 	db := &DB{write: write, log: log, path: path, dsn: base, stop: make(chan struct{})}
@@ -343,7 +351,13 @@ func runTx(ctx context.Context, c interface {
 // InTx runs fn in one write transaction (BEGIN IMMEDIATE: a read-then-write
 // such as the seat check cannot fail halfway on a lock).
 func (db *DB) InTx(ctx context.Context, fn func(domain.Tx) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(&txStore{reader: reader{tx}}) })
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		t := &txStore{reader: reader{tx}}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.indexDeferred(ctx)
+	})
 }
 
 // querier is what *sql.DB and *sql.Tx share.
@@ -359,7 +373,7 @@ type reader struct{ q querier }
 // txStore implements domain.Tx.
 type txStore struct {
 	reader
-	referencesDeferred bool // PRAGMA defer_foreign_keys is on until the commit
+	searchDeferred bool // DeferSearchIndex was called: indexDeferred must run before the commit
 }
 
 // notFound maps sql.ErrNoRows to the domain's NotFound.

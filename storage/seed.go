@@ -83,8 +83,8 @@ const seedOrganizations = 100
 // system calls), and no fsync, as a half-seeded database is thrown away
 // anyway. servingPragmas put back what Open set.
 var (
-	seedingPragmas = []string{"PRAGMA cache_size = -262144", "PRAGMA synchronous = OFF", "PRAGMA temp_store = MEMORY"}
-	servingPragmas = []string{"PRAGMA cache_size = -2000", "PRAGMA synchronous = NORMAL", "PRAGMA temp_store = DEFAULT"}
+	seedingPragmas = []string{"PRAGMA cache_size = -262144", "PRAGMA synchronous = OFF"}
+	servingPragmas = []string{"PRAGMA cache_size = -2000", "PRAGMA synchronous = NORMAL"}
 )
 
 func execAll(ctx context.Context, c querier, stmts []string) error {
@@ -203,19 +203,16 @@ func withoutIndexTriggers(ctx context.Context, tx *sql.Tx, fn func() error) erro
 	return execAll(ctx, tx, defs)
 }
 
+// seedWordStatements write the full-text rows of the batch of users with
+// ids ?1 to ?2.
+var seedWordStatements = wordStatements("id BETWEEN ?1 AND ?2")
+
 // indexUsers writes the search index rows of a batch of just inserted
-// users as indexTriggers would have written them: the words of active
-// users (all seeded users are) from migration 0014's user_word_rows, the
-// trigger's view, and the same conditions, which
+// users as indexTriggers would have written them, which
 // TestSeededIndexesMatchTriggers holds them to.
 func indexUsers(ctx context.Context, tx *sql.Tx, batch []seededUser) error {
 	first, last := batch[0][0], batch[len(batch)-1][0]
-	for _, q := range []string{
-		`INSERT INTO user_words (docid, name, email, notes, phone, external_id)
-			SELECT * FROM user_word_rows WHERE docid IN (SELECT id FROM users WHERE id BETWEEN ?1 AND ?2 AND active) ORDER BY docid`,
-		`INSERT INTO user_more_words (docid, details, tags)
-			SELECT id, details, tags FROM users WHERE id BETWEEN ?1 AND ?2 AND active AND (details <> '' OR tags <> '[]') ORDER BY id`,
-	} {
+	for _, q := range seedWordStatements {
 		if _, err := tx.ExecContext(ctx, q, first, last); err != nil {
 			return err
 		}

@@ -580,9 +580,6 @@ func nullID(id int64) any {
 }
 
 func (t *txStore) InsertUser(ctx context.Context, u *domain.User, email *domain.Identity) error {
-	if email != nil && t.referencesDeferred {
-		return t.insertUserAfterEmail(ctx, u, email)
-	}
 	res, err := t.q.ExecContext(ctx, `INSERT INTO users (position, `+userSets+`)
 		VALUES ((SELECT coalesce(max(position) + 1, 0) FROM users), `+placeholders(24)+`)`, userValues(u)...)
 	if err != nil {
@@ -593,37 +590,6 @@ func (t *txStore) InsertUser(ctx context.Context, u *domain.User, email *domain.
 	}
 	email.UserID = u.ID
 	return t.InsertIdentity(ctx, email)
-}
-
-// insertUserAfterEmail writes the email first, under the id the user then
-// gets (SQLite's own choice, the largest id + 1: user rows are never
-// deleted), so that the user's insert trigger writes its full-text row
-// with the address and the email's trigger finds no row to rewrite
-// (migration 0012): one full-text write instead of two, as SeedUsers does.
-func (t *txStore) insertUserAfterEmail(ctx context.Context, u *domain.User, email *domain.Identity) error {
-	if err := t.q.QueryRowContext(ctx, "SELECT coalesce(max(id) + 1, 1) FROM users").Scan(&u.ID); err != nil {
-		return err
-	}
-	email.UserID = u.ID
-	if err := t.InsertIdentity(ctx, email); err != nil {
-		return err
-	}
-	_, err := t.q.ExecContext(ctx, `INSERT INTO users (id, position, `+userSets+`)
-		VALUES (?, (SELECT coalesce(max(position) + 1, 0) FROM users), `+placeholders(24)+`)`, append([]any{u.ID}, userValues(u)...)...)
-	return constraint(err)
-}
-
-// DeferReferenceChecks switches the pragma on once a transaction: setting
-// it expires every statement the connection has prepared.
-func (t *txStore) DeferReferenceChecks(ctx context.Context) error {
-	if t.referencesDeferred {
-		return nil
-	}
-	if _, err := t.q.ExecContext(ctx, "PRAGMA defer_foreign_keys = ON"); err != nil {
-		return err
-	}
-	t.referencesDeferred = true
-	return nil
 }
 
 func (t *txStore) UpdateUser(ctx context.Context, u *domain.User) error {
