@@ -155,8 +155,8 @@ func (t *scopedTx) OrganizationIDByName(ctx context.Context, name string) (int64
 func (t *scopedTx) CountUnfinishedJobs(ctx context.Context) (int, error) {
 	return t.tx.CountUnfinishedJobs(ctx)
 }
-func (t *scopedTx) DeferReferenceChecks(ctx context.Context) error {
-	return t.tx.DeferReferenceChecks(ctx)
+func (t *scopedTx) DeferSearchIndex(ctx context.Context) error {
+	return t.tx.DeferSearchIndex(ctx) // the search indexes: no cache reads them
 }
 func (t *scopedTx) Savepoint(ctx context.Context, fn func() error) error {
 	return t.tx.Savepoint(ctx, fn) // fn writes through t; a rolled-back part stays recorded, which is harmless

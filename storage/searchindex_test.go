@@ -282,7 +282,7 @@ func TestDeferredIndexRollsBackWithSavepoint(t *testing.T) {
 			if err := tx.UpdateIdentity(ctx, email); err != nil {
 				return err
 			}
-			return tx.DeleteIdentity(ctx, second.ID)
+			return tx.DeleteIdentity(ctx, second.UserID, second.ID)
 		})
 		if err != nil {
 			t.Fatal(err)
