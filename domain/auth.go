@@ -134,7 +134,7 @@ type credentialCache struct {
 	ttl  time.Duration
 	macs sync.Pool // of *credentialMAC, so a lookup neither keys a MAC nor allocates
 	mu   sync.Mutex
-	m    map[[32]byte]credentialEntry
+	m    map[[32]byte]*credentialEntry // an entry never changes once stored: readers share it
 }
 
 type credentialEntry struct {
@@ -156,7 +156,7 @@ type credentialMAC struct {
 const credentialCacheMax = 10000
 
 func newCredentialCache(key []byte, ttl time.Duration) *credentialCache {
-	c := &credentialCache{ttl: ttl, m: map[[32]byte]credentialEntry{}}
+	c := &credentialCache{ttl: ttl, m: map[[32]byte]*credentialEntry{}}
 	c.macs.New = func() any { return &credentialMAC{mac: hmac.New(sha256.New, key)} }
 	return c
 }
@@ -179,7 +179,7 @@ func (c *credentialCache) sum(kind Credential, email, secret string) [32]byte {
 	return [32]byte(m.out)
 }
 
-func (c *credentialCache) get(k [32]byte, now time.Time) (credentialEntry, bool) {
+func (c *credentialCache) get(k [32]byte, now time.Time) (*credentialEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[k]
@@ -187,15 +187,15 @@ func (c *credentialCache) get(k [32]byte, now time.Time) (credentialEntry, bool)
 }
 
 func (c *credentialCache) put(k [32]byte, p *Principal, readAt uint64, now time.Time) {
-	c.store(k, credentialEntry{principal: *p, readAt: readAt}, now)
+	c.store(k, &credentialEntry{principal: *p, readAt: readAt}, now)
 }
 
 // putSession remembers the session a cookie's secret opens, and its user.
 func (c *credentialCache) putSession(k [32]byte, ses *Session, p *Principal, readAt uint64, now time.Time) {
-	c.store(k, credentialEntry{principal: *p, session: *ses, readAt: readAt}, now)
+	c.store(k, &credentialEntry{principal: *p, session: *ses, readAt: readAt}, now)
 }
 
-func (c *credentialCache) store(k [32]byte, e credentialEntry, now time.Time) {
+func (c *credentialCache) store(k [32]byte, e *credentialEntry, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= credentialCacheMax {
@@ -279,7 +279,7 @@ func (s *Service) checkCredentials(ctx context.Context, email, secret string, is
 	readAt := s.writes.now() // before the store: a write committed meanwhile makes the entry stale
 	cached, hit := s.credentials.get(k, now)
 	if hit && s.writes.fresh(cached.principal.ID, cached.readAt) {
-		return &cached.principal, nil
+		return &cached.principal, nil // shared, as every caller only reads it
 	}
 	var p *Principal
 	var err error
