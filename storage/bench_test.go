@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
@@ -35,5 +36,23 @@ func BenchmarkUserByID(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkUserByIDAtRandom reads users by ids drawn at random, as a show
+// under load at a million users reads them: most of their pages are not in
+// the connection's page cache. To measure at scale, point
+// DESKGATE_BENCH_DB at a copy of a database seeded by deskgate-load
+// -seed-users (see BenchmarkSearch):
+//
+//	DESKGATE_BENCH_DB=/tmp/m1.db go test ./storage -run '^$' -bench UserByIDAtRandom -benchtime 100000x
+func BenchmarkUserByIDAtRandom(b *testing.B) {
+	ctx := context.Background()
+	db, users := searchBenchDB(b)
+	r := rand.New(rand.NewPCG(1, 2))
+	for b.Loop() {
+		if _, err := db.UserByID(ctx, int64(2+r.IntN(users))); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

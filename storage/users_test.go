@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,5 +82,24 @@ func TestListsReadAtOneMoment(t *testing.T) {
 	us, err := db.queryUsers(ctx, l, "SELECT "+l.columns+" FROM users u WHERE u.id = 5")
 	if err != nil || len(us) != 1 || us[0].Email != "" {
 		t.Errorf("after the read: %v, %+v; want user 5 without its deleted address", err, us)
+	}
+}
+
+// TestUserReadPlans: a single-user read and a list's completion read the
+// primary identities from identities_user_values alone (migration 0017),
+// never from the identities table: at a million users each table row read
+// besides is one more page from disk for every user shown.
+func TestUserReadPlans(t *testing.T) {
+	db := seededDB(t, 10)
+	for name, query := range map[string]string{
+		"one user": "SELECT " + userColumns + " FROM users u WHERE u.id = ?",
+		"a list's completion": `SELECT user_id, type, value, verified FROM identities
+			WHERE user_id IN (SELECT value FROM json_each(?)) AND is_primary = 1 AND type IN ('email', 'phone_number')`,
+	} {
+		plan := explain(t, db, query, []any{"[2]"})
+		covered := strings.Count(plan, "SEARCH identities USING COVERING INDEX identities_user_values ")
+		if covered == 0 || covered != strings.Count(plan, "SEARCH identities ")+strings.Count(plan, "SCAN identities") {
+			t.Errorf("%s: identities read otherwise than from identities_user_values alone:\n%s", name, plan)
+		}
 	}
 }
