@@ -129,29 +129,41 @@ func benchJobs(b *testing.B, duty float64) {
 		b.ReportMetric(100_000*float64(b.N)/b.Elapsed().Seconds(), "users/s")
 	})
 
+	// Each read idle, while an import runs, and a bare handler answering a
+	// body of its size: a user shown, and the first page of 100 of the
+	// directory, which the import grows at its end.
 	base := j.srv.URL
-	show := func(i int64) *http.Request {
-		r, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/api/v2/users/%d", base, 2+i%50_000), nil)
-		r.SetBasicAuth(owner.user, owner.pass)
-		return r
+	reads := []struct {
+		name string
+		path func(i int64) string
+	}{
+		{"v2-show", func(i int64) string { return fmt.Sprintf("/api/v2/users/%d", 2+i%50_000) }},
+		{"v2-list", func(int64) string { return "/api/v2/users?page%5Bsize%5D=100" }},
 	}
-	_, v2Show := j.get(b, owner, "/api/v2/users/2")
-	bare := bareRequest(b, len(v2Show))
-	ns := map[string]float64{}
-	b.Run("v2-show-idle", func(b *testing.B) { ns["idle"] = measure(b, j.client, 200, show) })
-	b.Run("v2-show-during-import", func(b *testing.B) {
-		stop := make(chan struct{})
-		var importer sync.WaitGroup
-		importer.Go(func() { j.importUsers(b, 1<<30, stop) })
-		ns["import"] = measure(b, j.client, 200, show)
-		close(stop)
-		importer.Wait()
-	})
-	b.Run("bare-v2-show", func(b *testing.B) { ns["bare"] = measure(b, keepAliveClient(), 200, bare) })
-	if ns["idle"] > 0 && ns["import"] > 0 && ns["bare"] > 0 {
-		b.Logf("v2 show req/s / bare, idle:          %6.2f", ns["bare"]/ns["idle"])
-		b.Logf("v2 show req/s / bare, during import: %6.2f", ns["bare"]/ns["import"])
-		b.Logf("v2 show req/s during import / idle:  %6.2f", ns["idle"]/ns["import"])
+	for _, read := range reads {
+		req := func(i int64) *http.Request {
+			r, _ := http.NewRequest(http.MethodGet, base+read.path(i), nil)
+			r.SetBasicAuth(owner.user, owner.pass)
+			return r
+		}
+		_, body := j.get(b, owner, read.path(0))
+		bare := bareRequest(b, len(body))
+		ns := map[string]float64{}
+		b.Run(read.name+"-idle", func(b *testing.B) { ns["idle"] = measure(b, j.client, 200, req) })
+		b.Run(read.name+"-during-import", func(b *testing.B) {
+			stop := make(chan struct{})
+			var importer sync.WaitGroup
+			importer.Go(func() { j.importUsers(b, 1<<30, stop) })
+			ns["import"] = measure(b, j.client, 200, req)
+			close(stop)
+			importer.Wait()
+		})
+		b.Run("bare-"+read.name, func(b *testing.B) { ns["bare"] = measure(b, keepAliveClient(), 200, bare) })
+		if ns["idle"] > 0 && ns["import"] > 0 && ns["bare"] > 0 {
+			b.Logf("%s req/s / bare, idle:          %6.2f", read.name, ns["bare"]/ns["idle"])
+			b.Logf("%s req/s / bare, during import: %6.2f", read.name, ns["bare"]/ns["import"])
+			b.Logf("%s req/s during import / idle:  %6.2f", read.name, ns["idle"]/ns["import"])
+		}
 	}
 }
 
