@@ -26,13 +26,14 @@ var indexQueries = []string{
 }
 
 // sameIndexes fails t where a query's rows in a differ from those in b or
-// are none, and checks the integrity of a's full-text tables.
-func sameIndexes(t *testing.T, a, b *DB, queries []string) {
+// are none, and checks the integrity of a's full-text tables; aName and
+// bName say how each was indexed.
+func sameIndexes(t *testing.T, a, b *DB, aName, bName string, queries []string) {
 	t.Helper()
 	for _, q := range queries {
 		got, want := dump(t, a, q), dump(t, b, q)
 		if i := firstDifference(got, want); i >= 0 {
-			t.Errorf("%s: %d rows deferred, %d row by row; row %d: deferred %q, row by row %q", q, len(got), len(want), i, at(got, i), at(want, i))
+			t.Errorf("%s: %d rows %s, %d %s; row %d: %s %q, %s %q", q, len(got), aName, len(want), bName, i, aName, at(got, i), bName, at(want, i))
 		}
 		if len(got) == 0 {
 			t.Errorf("%s: no rows", q)
@@ -108,7 +109,7 @@ func TestJobIndexesMatchTriggers(t *testing.T) {
 	if got := dump(t, rowByRow, "SELECT count(*) FROM noted"); !slices.Equal(got, []string{"0"}) {
 		t.Errorf("users noted one at a time: %v", got)
 	}
-	sameIndexes(t, deferred, rowByRow, append(slices.Clip(indexQueries),
+	sameIndexes(t, deferred, rowByRow, "deferred", "row by row", append(slices.Clip(indexQueries),
 		"SELECT docid FROM user_words WHERE user_words MATCH 'email:second*' ORDER BY docid",
 		"SELECT docid FROM user_words WHERE user_words MATCH 'phone:1555*' ORDER BY docid",
 		"SELECT docid FROM user_more_words WHERE user_more_words MATCH 'tags:vip' ORDER BY docid"))
@@ -301,7 +302,7 @@ func TestDeferredIndexRollsBackWithSavepoint(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sameIndexes(t, deferred, rowByRow, indexQueries)
+	sameIndexes(t, deferred, rowByRow, "deferred", "row by row", indexQueries)
 	if got := dump(t, deferred, "SELECT docid, name, email FROM user_words ORDER BY docid"); !slices.Equal(got, []string{
 		"1|old|changed@example.com", "2|older|older@example.com", "3|kept|kept@example.com", "4|Renamed Later|renamed@example.com",
 	}) {
