@@ -140,11 +140,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	sendJSON(w, code, buf.Bytes())
 }
 
-// sendJSON sends a complete JSON body.
 // jsonType is the Content-Type of every JSON answer, one slice for all of
 // them: Header.Set would allocate one a response. net/http only reads it.
 var jsonType = []string{"application/json; charset=utf-8"}
 
+// sendJSON sends a complete JSON body.
 func sendJSON(w http.ResponseWriter, code int, body []byte) {
 	hd := w.Header()
 	hd["Content-Type"] = jsonType

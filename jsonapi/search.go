@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/observe"
 )
 
 // searchUsers answers ?query= in the search syntax, or ?external_id= as
@@ -103,10 +104,7 @@ func (h *Handler) exportUsersCursor(w http.ResponseWriter, r *http.Request) erro
 // service does.
 func include(r *http.Request) domain.Include {
 	var in domain.Include
-	if r.URL.RawQuery == "" { // most requests: no query to parse
-		return in
-	}
-	for _, name := range strings.Split(r.URL.Query().Get("include"), ",") {
+	for _, name := range strings.Split(observe.Query(r).Get("include"), ",") {
 		switch strings.TrimSpace(name) {
 		case "identities":
 			in.Identities = true
