@@ -26,6 +26,7 @@ type Journal struct {
 	retention time.Duration
 	maxRows   int64
 	now       func() time.Time
+	texts     boxedTexts // the writer's
 
 	written, dropped atomic.Uint64
 }
@@ -173,12 +174,13 @@ func (j *Journal) write(batch []domain.RequestRecord) {
 		for rows := range slices.Chunk(batch, rowsPerInsert) {
 			args = args[:0]
 			for _, r := range rows {
-				var user sql.NullInt64
+				var user any // NULL for no user
 				if r.UserID != 0 {
-					user = sql.NullInt64{Int64: r.UserID, Valid: true}
+					user = r.UserID
 				}
-				args = append(args, r.At.Unix(), string(r.Protocol), r.Method, r.Route, r.Operation, r.Status,
-					r.Duration.Microseconds(), user, r.Credential.String(), r.UserAgent, r.ClientAddr, r.RequestID)
+				args = append(args, r.At.Unix(), j.texts.box(string(r.Protocol)), j.texts.box(r.Method), j.texts.box(r.Route),
+					j.texts.box(r.Operation), int64(r.Status), r.Duration.Microseconds(), user, j.texts.box(r.Credential.String()),
+					j.texts.box(r.UserAgent), j.texts.box(r.ClientAddr), r.RequestID)
 			}
 			values := strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?),", len(rows)), ",")
 			if _, err := tx.Exec("INSERT INTO request_journal "+journalColumns+" VALUES "+values, args...); err != nil {
@@ -193,6 +195,28 @@ func (j *Journal) write(batch []domain.RequestRecord) {
 		return
 	}
 	j.written.Add(uint64(len(batch)))
+}
+
+// boxedTexts hands out the texts that repeat from record to record (the
+// protocol, method, route, operation, credential, user agent and client
+// address) already boxed in an interface, as Exec takes them: boxing each
+// anew was an allocation a column a request. Only the writer uses it. It
+// forgets everything when it holds maxBoxedTexts, so clients that vary
+// their user agent cannot grow it without bound.
+type boxedTexts map[string]any
+
+const maxBoxedTexts = 4096
+
+func (b *boxedTexts) box(s string) any {
+	if v, ok := (*b)[s]; ok {
+		return v
+	}
+	if len(*b) >= maxBoxedTexts || *b == nil {
+		*b = make(boxedTexts)
+	}
+	v := any(s)
+	(*b)[s] = v
+	return v
 }
 
 // pruneChunk is how many rows one prune transaction deletes at most: a

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -135,5 +136,24 @@ func BenchmarkJournal(b *testing.B) {
 	}
 	if j.Dropped() > 0 {
 		b.Fatalf("%d of %d records dropped", j.Dropped(), b.N)
+	}
+}
+
+// TestBoxedTextsBounded: the writer's boxed texts answer each text as
+// itself, and a client sending a new user agent every request cannot grow
+// them past maxBoxedTexts.
+func TestBoxedTextsBounded(t *testing.T) {
+	var b boxedTexts
+	for i := range 3 * maxBoxedTexts {
+		agent := "agent/" + strconv.Itoa(i)
+		if got := b.box(agent); got != agent {
+			t.Fatalf("box(%q) = %v", agent, got)
+		}
+		if len(b) > maxBoxedTexts {
+			t.Fatalf("%d texts held after %d boxed, want at most %d", len(b), i+1, maxBoxedTexts)
+		}
+	}
+	if got := b.box("v2"); got != "v2" || b.box("v2") != got {
+		t.Errorf("a repeated text: %v", got)
 	}
 }
