@@ -73,7 +73,7 @@ type serverOptions struct {
 	noJobWorker       bool          // jobs stay queued
 	keepAlive         time.Duration // agent event streams' keep-alive comments; 0 = the default
 	timeouts          time.Duration // the server's ReadTimeout and WriteTimeout; 0 = none
-	searchBudget      time.Duration // how long a v2 search may read; 0 = the default
+	searchBudget      time.Duration // how long a search may read; 0 = the default
 }
 
 // testDeprecatedAt is the legacy API's deprecation date on test servers.

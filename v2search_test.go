@@ -216,6 +216,16 @@ func TestV2SearchBudget(t *testing.T) {
 	if r := s.do(owner, "GET", "/api/v2/users?per_page=2", "", ""); r.status != 200 {
 		t.Errorf("a list, which has no budget: %d %s", r.status, r.body)
 	}
+	// The legacy search reads within the same budget and says so in XML;
+	// its plain list has no budget either.
+	legacy := s.do(owner, "GET", "/users.xml?query=own", "", "")
+	if legacy.status != 400 {
+		t.Fatalf("legacy search: %d %s, want 400", legacy.status, legacy.body)
+	}
+	golden(t, "legacy/error_400_search_too_broad.golden", legacy.dump())
+	if r := s.do(owner, "GET", "/users.xml", "", ""); r.status != 200 {
+		t.Errorf("a legacy list, which has no budget: %d %s", r.status, r.body)
+	}
 }
 
 func TestV2SearchGoZendesk(t *testing.T) {

@@ -256,19 +256,34 @@ func (s *Service) SearchUsers(ctx context.Context, query, externalID string, p P
 // searchPage reads a page of a search or autocomplete and its count, at
 // most MaxOffsetRecords, within the search budget.
 func (s *Service) searchPage(ctx context.Context, list string, f UserFilter, p PageRequest) ([]*User, PageInfo, error) {
+	var us []*User
+	var info PageInfo
+	err := s.withinSearchBudget(ctx, func(budget context.Context) (err error) {
+		us, info, err = s.offsetOnly(paginate(s, list+f.key(), p, userSorting,
+			func(w Window) ([]*User, error) { return s.store.Users(budget, f, w) },
+			func() (int, error) { return s.store.CountUsersUpTo(budget, f, MaxOffsetRecords) }))
+		return err
+	})
+	if err != nil {
+		return nil, PageInfo{}, err
+	}
+	return us, info, nil
+}
+
+// withinSearchBudget runs read with a context that ends after the search
+// budget, and tells a read the budget stopped as errSearchTooBroad.
+func (s *Service) withinSearchBudget(ctx context.Context, read func(budget context.Context) error) error {
 	budget, stop := context.WithTimeout(ctx, s.searchFor)
 	defer stop()
-	us, info, err := s.offsetOnly(paginate(s, list+f.key(), p, userSorting,
-		func(w Window) ([]*User, error) { return s.store.Users(budget, f, w) },
-		func() (int, error) { return s.store.CountUsersUpTo(budget, f, MaxOffsetRecords) }))
+	err := read(budget)
 	if err != nil && budget.Err() == context.DeadlineExceeded && ctx.Err() == nil {
-		return nil, PageInfo{}, errSearchTooBroad
+		return errSearchTooBroad
 	}
-	return us, info, err
+	return err
 }
 
 // DefaultSearchBudget is how long one search (or autocomplete, whose phone=
-// is a prefix search too) may read before it is stopped.
+// is a prefix search too, or legacy ?query=) may read before it is stopped.
 // Every free word is a prefix, and one that a million email addresses share
 // ("user", "u") makes FTS4 merge a million terms' lists: about 1.9 s of a
 // reader connection at 1,000,000 users, which an agent could take again and

@@ -59,7 +59,7 @@ type Config struct {
 	// RenderCache is the byte budget of the rendered-response cache;
 	// 0 = DefaultRenderCache, negative = no cache.
 	RenderCache int
-	// SearchBudget is how long one v2 search may read; 0 =
+	// SearchBudget is how long one search of either API may read; 0 =
 	// DefaultSearchBudget.
 	SearchBudget time.Duration
 }

@@ -61,7 +61,8 @@ func LegacySearch(query string, role *Role) bool {
 
 // LegacyUsers lists users the legacy way: every user, inactive ones too, in
 // id order, 15 a page (page is 1-based). A query keeps users whose name
-// contains it (its outer spaces aside); role keeps one role. Agents only.
+// contains it (its outer spaces aside); role keeps one role. A search reads
+// within the search budget, as v2's do. Agents only.
 func (s *Service) LegacyUsers(ctx context.Context, query string, role *Role, page int) ([]*User, error) {
 	if _, err := agent(ctx); err != nil {
 		return nil, err
@@ -78,7 +79,14 @@ func (s *Service) LegacyUsers(ctx context.Context, query string, role *Role, pag
 	if role != nil {
 		f.Roles = []Role{*role}
 	}
-	return s.store.Users(ctx, f, Window{Offset: first, Limit: legacyPageSize})
+	// A text whose every trigram many names share, but which no name
+	// holds, reads every name: 0.8 s at 1,000,000 users.
+	var us []*User
+	err := s.withinSearchBudget(ctx, func(budget context.Context) (err error) {
+		us, err = s.store.Users(budget, f, Window{Offset: first, Limit: legacyPageSize})
+		return err
+	})
+	return us, err
 }
 
 // Users lists active users matching f. Agents only.
