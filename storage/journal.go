@@ -26,7 +26,8 @@ type Journal struct {
 	retention time.Duration
 	maxRows   int64
 	now       func() time.Time
-	texts     boxedTexts // the writer's
+	ids       journalIDs // the writer's
+	namedKept int        // kinds and clients the last pruneUnnamed kept
 
 	written, dropped atomic.Uint64
 }
@@ -164,32 +165,36 @@ func (j *Journal) run() {
 // journalColumns are the columns one record fills; rowsPerInsert records
 // go in one INSERT, as a call into SQLite costs more than the row it writes.
 const (
-	journalColumns = "(at, protocol, method, route, operation, status, duration_us, user_id, credential, user_agent, client_addr, request_id)"
+	journalColumns = "(at, kind_id, client_id, status, duration_us, user_id, request_id)"
 	rowsPerInsert  = 64
 )
 
 func (j *Journal) write(batch []domain.RequestRecord) {
-	err := j.db.inTx(context.Background(), func(tx *sql.Tx) error {
-		args := make([]any, 0, 12*rowsPerInsert)
+	ctx := context.Background()
+	err := j.db.inTx(ctx, func(tx *sql.Tx) error {
+		args := make([]any, 0, 7*rowsPerInsert)
 		for rows := range slices.Chunk(batch, rowsPerInsert) {
 			args = args[:0]
 			for _, r := range rows {
+				kind, client, err := j.ids.of(ctx, tx, r)
+				if err != nil {
+					return err
+				}
 				var user any // NULL for no user
 				if r.UserID != 0 {
 					user = r.UserID
 				}
-				args = append(args, r.At.Unix(), j.texts.box(string(r.Protocol)), j.texts.box(r.Method), j.texts.box(r.Route),
-					j.texts.box(r.Operation), int64(r.Status), r.Duration.Microseconds(), user, j.texts.box(r.Credential.String()),
-					j.texts.box(r.UserAgent), j.texts.box(r.ClientAddr), r.RequestID)
+				args = append(args, r.At.Unix(), kind, client, int64(r.Status), r.Duration.Microseconds(), user, r.RequestID)
 			}
-			values := strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?,?,?,?,?,?),", len(rows)), ",")
-			if _, err := tx.Exec("INSERT INTO request_journal "+journalColumns+" VALUES "+values, args...); err != nil {
+			values := strings.TrimSuffix(strings.Repeat("(?,?,?,?,?,?,?),", len(rows)), ",")
+			if _, err := tx.Exec("INSERT INTO request_log "+journalColumns+" VALUES "+values, args...); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 	if err != nil {
+		j.ids.forget() // ids this transaction stored are gone with it
 		j.dropped.Add(uint64(len(batch)))
 		j.db.log.Warn("request journal write", "records", len(batch), "err", err)
 		return
@@ -197,26 +202,64 @@ func (j *Journal) write(batch []domain.RequestRecord) {
 	j.written.Add(uint64(len(batch)))
 }
 
-// boxedTexts hands out the texts that repeat from record to record (the
-// protocol, method, route, operation, credential, user agent and client
-// address) already boxed in an interface, as Exec takes them: boxing each
-// anew was an allocation a column a request. Only the writer uses it. It
-// forgets everything when it holds maxBoxedTexts, so clients that vary
-// their user agent cannot grow it without bound.
-type boxedTexts map[string]any
+// journalIDs are the writer's memory of the request kinds and clients
+// stored (migration 0018), each id boxed as Exec takes it. Each map holds
+// maxJournalIDs at most and starts again when full, so that clients sending
+// a new user agent every request cannot grow it without bound.
+type journalIDs struct {
+	kinds   map[requestKind]any
+	clients map[requestClient]any
+}
 
-const maxBoxedTexts = 4096
+type requestKind struct{ protocol, method, route, operation, credential string }
 
-func (b *boxedTexts) box(s string) any {
-	if v, ok := (*b)[s]; ok {
-		return v
+type requestClient struct{ userAgent, addr string }
+
+const maxJournalIDs = 4096
+
+// of returns the ids of r's kind and client, storing either when new.
+func (ids *journalIDs) of(ctx context.Context, tx *sql.Tx, r domain.RequestRecord) (kind, client any, err error) {
+	k := requestKind{string(r.Protocol), r.Method, r.Route, r.Operation, r.Credential.String()}
+	kind, err = remembered(&ids.kinds, k, func() (int64, error) {
+		return storedID(ctx, tx, `INSERT INTO request_kinds (protocol, method, route, operation, credential) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT DO UPDATE SET protocol = excluded.protocol RETURNING id`, k.protocol, k.method, k.route, k.operation, k.credential)
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	if len(*b) >= maxBoxedTexts || *b == nil {
-		*b = make(boxedTexts)
+	c := requestClient{r.UserAgent, r.ClientAddr}
+	client, err = remembered(&ids.clients, c, func() (int64, error) {
+		return storedID(ctx, tx, `INSERT INTO request_clients (user_agent, client_addr) VALUES (?, ?)
+			ON CONFLICT DO UPDATE SET user_agent = excluded.user_agent RETURNING id`, c.userAgent, c.addr)
+	})
+	return kind, client, err
+}
+
+// forget drops every id remembered: after a rollback, or once pruning has
+// deleted kinds or clients.
+func (ids *journalIDs) forget() { *ids = journalIDs{} }
+
+func remembered[K comparable](m *map[K]any, key K, store func() (int64, error)) (any, error) {
+	if id, ok := (*m)[key]; ok {
+		return id, nil
 	}
-	v := any(s)
-	(*b)[s] = v
-	return v
+	id, err := store()
+	if err != nil {
+		return nil, err
+	}
+	if *m == nil || len(*m) >= maxJournalIDs {
+		*m = make(map[K]any)
+	}
+	boxed := any(id)
+	(*m)[key] = boxed
+	return boxed, nil
+}
+
+// storedID runs an upsert that returns the id of the row it found or made:
+// the no-op update makes a conflicting row return its id too.
+func storedID(ctx context.Context, tx *sql.Tx, upsert string, args ...any) (id int64, err error) {
+	err = tx.QueryRowContext(ctx, upsert, args...).Scan(&id)
+	return id, err
 }
 
 // pruneChunk is how many rows one prune transaction deletes at most: a
@@ -231,9 +274,9 @@ func (j *Journal) prune() {
 		query string
 		arg   int64
 	}{
-		{"DELETE FROM request_journal WHERE id IN (SELECT id FROM request_journal WHERE at < ? ORDER BY at LIMIT ?)",
+		{"DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE at < ? ORDER BY at LIMIT ?)",
 			j.now().Add(-j.retention).Unix()},
-		{"DELETE FROM request_journal WHERE id IN (SELECT id FROM request_journal WHERE id <= (SELECT max(id) FROM request_journal) - ? ORDER BY id LIMIT ?)",
+		{"DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE id <= (SELECT max(id) FROM request_log) - ? ORDER BY id LIMIT ?)",
 			j.maxRows},
 	} {
 		for {
@@ -254,6 +297,35 @@ func (j *Journal) prune() {
 				break
 			}
 		}
+	}
+	j.pruneUnnamed()
+}
+
+// pruneUnnamed deletes the request kinds and clients no row names once
+// there are more than maxJournalIDs of them and more than twice as many as
+// the last such pruning kept: it reads the ids of every row, so the more
+// there are to keep, the rarer it runs.
+func (j *Journal) pruneUnnamed() {
+	const count = "SELECT (SELECT count(*) FROM request_kinds) + (SELECT count(*) FROM request_clients)"
+	pruned := false
+	err := j.db.inTx(context.Background(), func(tx *sql.Tx) error {
+		var named int
+		if err := tx.QueryRow(count).Scan(&named); err != nil || named <= max(maxJournalIDs, 2*j.namedKept) {
+			return err
+		}
+		if _, err := tx.Exec(`DELETE FROM request_kinds WHERE id NOT IN (SELECT kind_id FROM request_log);
+			DELETE FROM request_clients WHERE id NOT IN (SELECT client_id FROM request_log)`); err != nil {
+			return err
+		}
+		pruned = true
+		return tx.QueryRow(count).Scan(&j.namedKept)
+	})
+	if err != nil {
+		j.db.log.Warn("request journal prune", "err", err)
+		return
+	}
+	if pruned {
+		j.ids.forget()
 	}
 }
 

@@ -2,12 +2,15 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/google/go-cmp/cmp"
 )
 
 func openTestDB(t *testing.T) *DB {
@@ -139,21 +142,172 @@ func BenchmarkJournal(b *testing.B) {
 	}
 }
 
-// TestBoxedTextsBounded: the writer's boxed texts answer each text as
-// itself, and a client sending a new user agent every request cannot grow
-// them past maxBoxedTexts.
-func TestBoxedTextsBounded(t *testing.T) {
-	var b boxedTexts
-	for i := range 3 * maxBoxedTexts {
-		agent := "agent/" + strconv.Itoa(i)
-		if got := b.box(agent); got != agent {
-			t.Fatalf("box(%q) = %v", agent, got)
+// TestJournalNamesOnce: what records share is stored once, and the journal
+// reads back every record as it came, before and after pruning deletes the
+// kinds and clients no row names any more.
+func TestJournalNamesOnce(t *testing.T) {
+	db := openTestDB(t)
+	const kept = 10
+	j := db.OpenJournal(JournalOptions{Buffer: 2 * maxJournalIDs, MaxRows: kept})
+	defer j.Close()
+	rec := func(i int, agent string) domain.RequestRecord {
+		return domain.RequestRecord{At: time.Unix(int64(1_800_000_000+i), 0), RequestID: "r-" + strconv.Itoa(i),
+			Protocol: domain.ProtocolLegacy, Method: "GET", Route: "/users/{id}.xml", Operation: "GET /users/{id}.xml",
+			Status: 200 + i%2, Duration: time.Duration(i) * time.Microsecond, UserID: int64(i % 3), Credential: domain.CredentialToken,
+			UserAgent: agent, ClientAddr: "192.0.2.1"}
+	}
+	type row struct {
+		At, Status, DurationUS      int64
+		UserID                      sql.NullInt64
+		Protocol, Method, Route, Op string
+		Credential, Agent, Addr, ID string
+	}
+	rows := func() []row {
+		t.Helper()
+		rs, err := db.read.Query(`SELECT at, status, duration_us, user_id, protocol, method, route, operation, credential,
+			user_agent, client_addr, request_id FROM request_journal ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if len(b) > maxBoxedTexts {
-			t.Fatalf("%d texts held after %d boxed, want at most %d", len(b), i+1, maxBoxedTexts)
+		defer rs.Close()
+		var out []row
+		for rs.Next() {
+			var r row
+			if err := rs.Scan(&r.At, &r.Status, &r.DurationUS, &r.UserID, &r.Protocol, &r.Method, &r.Route, &r.Op,
+				&r.Credential, &r.Agent, &r.Addr, &r.ID); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	want := func(recs ...domain.RequestRecord) []row {
+		var out []row
+		for _, r := range recs {
+			out = append(out, row{r.At.Unix(), int64(r.Status), r.Duration.Microseconds(), sql.NullInt64{Int64: r.UserID, Valid: r.UserID != 0},
+				string(r.Protocol), r.Method, r.Route, r.Operation, r.Credential.String(), r.UserAgent, r.ClientAddr, r.RequestID})
+		}
+		return out
+	}
+	named := func() (kinds, clients int) {
+		t.Helper()
+		if err := db.read.QueryRow("SELECT (SELECT count(*) FROM request_kinds), (SELECT count(*) FROM request_clients)").Scan(&kinds, &clients); err != nil {
+			t.Fatal(err)
+		}
+		return kinds, clients
+	}
+
+	// Two clients, one kind: stored once each.
+	first := []domain.RequestRecord{rec(0, "OldSync/1.0"), rec(1, "OldSync/1.0"), rec(2, "Other/2"), rec(3, "OldSync/1.0")}
+	for _, r := range first {
+		j.Record(r)
+	}
+	if err := j.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want(first...), rows()); diff != "" {
+		t.Fatalf("rows (-want +got):\n%s", diff)
+	}
+	if kinds, clients := named(); kinds != 1 || clients != 2 {
+		t.Errorf("%d kinds, %d clients stored, want 1 and 2", kinds, clients)
+	}
+
+	// A client with a new user agent every request: once they outnumber
+	// maxJournalIDs, the clients only pruned rows named go.
+	var last []domain.RequestRecord
+	for i := range maxJournalIDs + kept {
+		r := rec(4+i, "agent/"+strconv.Itoa(i))
+		j.Record(r)
+		last = append(last, r)
+	}
+	if err := j.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	last = last[len(last)-kept:]
+	if diff := cmp.Diff(want(last...), rows()); diff != "" {
+		t.Fatalf("rows after pruning (-want +got):\n%s", diff)
+	}
+	if kinds, clients := named(); kinds != 1 || clients != kept {
+		t.Errorf("after pruning %d kinds, %d clients stored, want 1 and %d", kinds, clients, kept)
+	}
+	// The writer forgot the ids pruning deleted: a client seen before comes back.
+	again := rec(1_000_000, "OldSync/1.0")
+	j.Record(again)
+	if err := j.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(); len(got) != kept || got[kept-1] != want(again)[0] {
+		t.Errorf("the newest row after pruning: %+v", got[len(got)-1])
+	}
+}
+
+// TestMigrateJournalDictionary: migration 0018 keeps every journal row the
+// table held before, as the journal's readers read it.
+func TestMigrateJournalDictionary(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, err := migrationSteps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range steps {
+		if m.version >= 18 {
+			break
+		}
+		text, err := migrations.ReadFile(m.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := old.Exec(string(text)); err != nil {
+			t.Fatal(m.name, err)
+		}
+		if _, err := old.Exec("INSERT INTO schema_version VALUES (?, 0)", m.version); err != nil {
+			t.Fatal(err)
 		}
 	}
-	if got := b.box("v2"); got != "v2" || b.box("v2") != got {
-		t.Errorf("a repeated text: %v", got)
+	const before = `(at, protocol, method, route, operation, status, duration_us, user_id, credential, user_agent, client_addr, request_id)`
+	if _, err := old.Exec(`INSERT INTO request_journal ` + before + ` VALUES
+		(100, 'legacy', 'GET', '/users/{id}.xml', 'GET /users/{id}.xml', 200, 1500, 7, 'token', 'OldSync/1.0', '192.0.2.1', 'a-1'),
+		(101, 'v2', 'PUT', '/api/v2/users/{user_id}{json}', 'PUT /api/v2/users/{user_id}{json}', 422, 900, NULL, 'password', 'OldSync/1.0', '192.0.2.1', 'a-2'),
+		(102, 'legacy', 'GET', '/users/{id}.xml', 'GET /users/{id}.xml', 404, 300, 7, 'token', 'curl/8', '192.0.2.9', 'a-3')`); err != nil {
+		t.Fatal(err)
+	}
+	read := func(q querier) [][]any {
+		t.Helper()
+		rs, err := q.QueryContext(ctx, "SELECT id, "+strings.Trim(before, "()")+" FROM request_journal ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		var out [][]any
+		for rs.Next() {
+			vals := make([]any, 13)
+			ptrs := make([]any, len(vals))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rs.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, vals)
+		}
+		return out
+	}
+	want := read(old)
+	old.Close()
+	db, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if diff := cmp.Diff(want, read(db.read)); diff != "" || len(want) != 3 {
+		t.Errorf("journal rows after migration 0018 (-before +after):\n%s", diff)
 	}
 }
