@@ -38,6 +38,10 @@ type DB struct {
 	dsn    string // without the pool-specific parameters
 
 	checkpointsDone, checkpointsBusy, checkpointsFailed atomic.Uint64
+	// replaced counts the resets and snapshot restores, which replace every
+	// table's rows at once: the journal's writer forgets the ids it
+	// remembers when it changes. Each bumps it while it holds the writer.
+	replaced atomic.Uint64
 
 	stop      chan struct{}
 	closeOnce sync.Once

@@ -28,6 +28,7 @@ type Journal struct {
 	now       func() time.Time
 	ids       journalIDs // the writer's
 	namedKept int        // kinds and clients the last pruneUnnamed kept
+	idsOf     uint64     // the db.replaced the ids are of
 
 	written, dropped atomic.Uint64
 }
@@ -172,6 +173,10 @@ const (
 func (j *Journal) write(batch []domain.RequestRecord) {
 	ctx := context.Background()
 	err := j.db.inTx(ctx, func(tx *sql.Tx) error {
+		if seen := j.db.replaced.Load(); seen != j.idsOf {
+			j.ids.forget() // a reset or a restore replaced the kinds and clients
+			j.idsOf = seen
+		}
 		args := make([]any, 0, 7*rowsPerInsert)
 		for rows := range slices.Chunk(batch, rowsPerInsert) {
 			args = args[:0]

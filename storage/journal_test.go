@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -309,5 +310,60 @@ func TestMigrateJournalDictionary(t *testing.T) {
 	defer db.Close()
 	if diff := cmp.Diff(want, read(db.read)); diff != "" || len(want) != 3 {
 		t.Errorf("journal rows after migration 0018 (-before +after):\n%s", diff)
+	}
+}
+
+// TestJournalAfterReplace: a test-mode reset or snapshot restore replaces the
+// kinds and clients the writer remembers ids of, and what it writes after
+// either still reads back as it came.
+func TestJournalAfterReplace(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	j := db.OpenJournal(JournalOptions{})
+	defer j.Close()
+	write := func(agent string) {
+		t.Helper()
+		j.Record(domain.RequestRecord{At: time.Unix(1_800_000_000, 0), RequestID: agent, Protocol: domain.ProtocolV2, Method: "GET",
+			Route: "/api/v2/users/{user_id}{json}", Operation: "GET /api/v2/users/{user_id}{json}", Status: 200,
+			Credential: domain.CredentialPassword, UserAgent: agent, ClientAddr: "192.0.2.7"})
+		if err := j.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	agents := func() (out []string) {
+		t.Helper()
+		rows, err := db.read.Query("SELECT user_agent FROM request_journal ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a string
+			if err := rows.Scan(&a); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	write("before-snapshot")
+	if err := db.Snapshot(ctx, "s"); err != nil {
+		t.Fatal(err)
+	}
+	write("after-snapshot")
+	if err := db.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	write("after-snapshot") // its client was stored before the reset emptied the table
+	if got, want := agents(), []string{"after-snapshot"}; !slices.Equal(got, want) {
+		t.Errorf("after the reset: %q, want %q", got, want)
+	}
+	write("after-reset")
+	if ok, err := db.Restore(ctx, "s"); !ok || err != nil {
+		t.Fatal(ok, err)
+	}
+	write("after-reset") // stored after the snapshot: gone with the restore
+	if got, want := agents(), []string{"before-snapshot", "after-reset"}; !slices.Equal(got, want) {
+		t.Errorf("after the restore: %q, want %q", got, want)
 	}
 }

@@ -52,7 +52,10 @@ func (db *DB) Restore(ctx context.Context, name string) (bool, error) {
 	if mem == nil {
 		return false, nil
 	}
-	return true, db.withWriter(ctx, func(file *sqlite3.SQLiteConn) error { return backup(file, mem) })
+	return true, db.withWriter(ctx, func(file *sqlite3.SQLiteConn) error {
+		db.replaced.Add(1)
+		return backup(file, mem)
+	})
 }
 
 // Snapshots lists the snapshot names in order.
@@ -119,6 +122,7 @@ var keptOnReset = map[string]string{
 // new ids follow the largest remaining one: user 2 comes next.
 func (db *DB) Reset(ctx context.Context) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		db.replaced.Add(1)
 		if _, err := tx.ExecContext(ctx, "PRAGMA defer_foreign_keys = ON"); err != nil {
 			return err
 		}
