@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -239,77 +238,6 @@ func TestJournalNamesOnce(t *testing.T) {
 	}
 	if got := rows(); len(got) != kept || got[kept-1] != want(again)[0] {
 		t.Errorf("the newest row after pruning: %+v", got[len(got)-1])
-	}
-}
-
-// TestMigrateJournalDictionary: migration 0018 keeps every journal row the
-// table held before, as the journal's readers read it.
-func TestMigrateJournalDictionary(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := sql.Open("sqlite3", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	steps, err := migrationSteps()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := old.Exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range steps {
-		if m.version >= 18 {
-			break
-		}
-		text, err := migrations.ReadFile(m.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := old.Exec(string(text)); err != nil {
-			t.Fatal(m.name, err)
-		}
-		if _, err := old.Exec("INSERT INTO schema_version VALUES (?, 0)", m.version); err != nil {
-			t.Fatal(err)
-		}
-	}
-	const before = `(at, protocol, method, route, operation, status, duration_us, user_id, credential, user_agent, client_addr, request_id)`
-	if _, err := old.Exec(`INSERT INTO request_journal ` + before + ` VALUES
-		(100, 'legacy', 'GET', '/users/{id}.xml', 'GET /users/{id}.xml', 200, 1500, 7, 'token', 'OldSync/1.0', '192.0.2.1', 'a-1'),
-		(101, 'v2', 'PUT', '/api/v2/users/{user_id}{json}', 'PUT /api/v2/users/{user_id}{json}', 422, 900, NULL, 'password', 'OldSync/1.0', '192.0.2.1', 'a-2'),
-		(102, 'legacy', 'GET', '/users/{id}.xml', 'GET /users/{id}.xml', 404, 300, 7, 'token', 'curl/8', '192.0.2.9', 'a-3')`); err != nil {
-		t.Fatal(err)
-	}
-	read := func(q querier) [][]any {
-		t.Helper()
-		rs, err := q.QueryContext(ctx, "SELECT id, "+strings.Trim(before, "()")+" FROM request_journal ORDER BY id")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rs.Close()
-		var out [][]any
-		for rs.Next() {
-			vals := make([]any, 13)
-			ptrs := make([]any, len(vals))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rs.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, vals)
-		}
-		return out
-	}
-	want := read(old)
-	old.Close()
-	db, err := Open(ctx, path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if diff := cmp.Diff(want, read(db.read)); diff != "" || len(want) != 3 {
-		t.Errorf("journal rows after migration 0018 (-before +after):\n%s", diff)
 	}
 }
 

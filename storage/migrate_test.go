@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/deskgate/deskgate/domain"
@@ -14,25 +15,45 @@ import (
 // TestMigrateIdentities opens a database that an earlier deskgate (schema
 // version 2) wrote and checks that migration 0003 keeps what both APIs
 // showed: the email, verified and phone of every user.
-func TestMigrateIdentities(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "old.db")
+// databaseBefore makes a database file as a deskgate that knew the
+// migrations below version would have, and opens it without migrating.
+func databaseBefore(t *testing.T, version int) (path string, old *sql.DB) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "old.db")
 	old, err := sql.Open("sqlite3", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"migrations/0001_users.sql", "migrations/0002_users_active_id.sql"} {
-		text, err := migrations.ReadFile(name)
+	t.Cleanup(func() { old.Close() })
+	steps, err := migrationSteps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.Exec("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range steps {
+		if m.version >= version {
+			break
+		}
+		text, err := migrations.ReadFile(m.name)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := old.Exec(string(text)); err != nil {
-			t.Fatal(name, err)
+			t.Fatal(m.name, err)
+		}
+		if _, err := old.Exec("INSERT INTO schema_version VALUES (?, 0)", m.version); err != nil {
+			t.Fatal(err)
 		}
 	}
-	_, err = old.Exec(`
-		CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
-		INSERT INTO schema_version VALUES (1, 0), (2, 0);
+	return path, old
+}
+
+func TestMigrateIdentities(t *testing.T) {
+	ctx := context.Background()
+	path, old := databaseBefore(t, 3)
+	_, err := old.Exec(`
 		INSERT INTO users (id, position, name, role, restriction, verified, phone, shared_phone_number, locale, time_zone, created_at, updated_at) VALUES
 			(1, 0, 'Verified With Phone', 2, 0, 1, '+45 12 34 56 78', 0, 'en-US', 'UTC', 100, 100),
 			(2, 1, 'Unverified', 0, 4, 0, '', 0, 'en-US', 'UTC', 100, 100),
@@ -129,5 +150,50 @@ func TestMigrateFillsGaps(t *testing.T) {
 	var n int
 	if err := db.read.QueryRowContext(ctx, "SELECT count(*) FROM jobs").Scan(&n); err != nil {
 		t.Errorf("migration 7 not applied after 8: %v", err)
+	}
+}
+
+// TestMigrateJournalDictionary: migration 0018 keeps every journal row the
+// table held before, as the journal's readers read it.
+func TestMigrateJournalDictionary(t *testing.T) {
+	ctx := context.Background()
+	path, old := databaseBefore(t, 18)
+	const before = `(at, protocol, method, route, operation, status, duration_us, user_id, credential, user_agent, client_addr, request_id)`
+	if _, err := old.Exec(`INSERT INTO request_journal ` + before + ` VALUES
+		(100, 'legacy', 'GET', '/users/{id}.xml', 'GET /users/{id}.xml', 200, 1500, 7, 'token', 'OldSync/1.0', '192.0.2.1', 'a-1'),
+		(101, 'v2', 'PUT', '/api/v2/users/{user_id}{json}', 'PUT /api/v2/users/{user_id}{json}', 422, 900, NULL, 'password', 'OldSync/1.0', '192.0.2.1', 'a-2'),
+		(102, 'legacy', 'GET', '/users/{id}.xml', 'GET /users/{id}.xml', 404, 300, 7, 'token', 'curl/8', '192.0.2.9', 'a-3')`); err != nil {
+		t.Fatal(err)
+	}
+	read := func(q querier) [][]any {
+		t.Helper()
+		rs, err := q.QueryContext(ctx, "SELECT id, "+strings.Trim(before, "()")+" FROM request_journal ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		var out [][]any
+		for rs.Next() {
+			vals := make([]any, 13)
+			ptrs := make([]any, len(vals))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rs.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, vals)
+		}
+		return out
+	}
+	want := read(old)
+	old.Close()
+	db, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if diff := cmp.Diff(want, read(db.read)); diff != "" || len(want) != 3 {
+		t.Errorf("journal rows after migration 0018 (-before +after):\n%s", diff)
 	}
 }
