@@ -103,3 +103,13 @@ func TestUserReadPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestMembershipReadPlan pins migration 0019: a user's group memberships
+// come in id order from group_memberships_user, without a sort.
+func TestMembershipReadPlan(t *testing.T) {
+	db := seededDB(t, 10)
+	plan := explain(t, db, membershipQuery+" WHERE m.user_id = +? ORDER BY m.id", []any{2})
+	if !strings.Contains(plan, "SEARCH m USING INDEX group_memberships_user ") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("one user's memberships:\n%s", plan)
+	}
+}
