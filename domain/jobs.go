@@ -296,8 +296,12 @@ func (s *Service) runJob(ctx context.Context, j *JobStatus) {
 }
 
 // DefaultJobDuty is the job worker's least share of a core while requests
-// are being served: an import keeps a tenth of its speed under any load.
-const DefaultJobDuty = 0.1
+// are being served. An import costs the server more than its worker's
+// share, as its client's create_many and job status requests are requests
+// too: in BenchmarkJobs a duty of 0.1 cost a v2 list about a fifth of its
+// speed while an import ran, 0.03 about a tenth, and the import still went
+// on at a few hundred users a second.
+const DefaultJobDuty = 0.03
 
 // yieldPoll is how often a resting worker looks whether requests are still
 // being served.
