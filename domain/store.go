@@ -128,7 +128,8 @@ type Reader interface {
 	// Jobs lists the window of jobs created after since, with their
 	// results, in the window's order of Seq.
 	Jobs(ctx context.Context, since time.Time, w Window) ([]*JobStatus, error)
-	// NextJob returns the oldest job queued or working, or ErrNotFound.
+	// NextJob returns the oldest job queued or working, without its
+	// results, or ErrNotFound.
 	NextJob(ctx context.Context) (*JobStatus, error)
 	// PendingJobItems lists the job's items that have no result yet, in order.
 	PendingJobItems(ctx context.Context, seq int64) ([]PendingItem, error)

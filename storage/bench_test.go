@@ -2,10 +2,13 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/deskgate/deskgate/domain"
 )
 
 // BenchmarkUserByID reads one user by id: an end user, who has no group
@@ -53,6 +56,47 @@ func BenchmarkUserByIDAtRandom(b *testing.B) {
 	for b.Loop() {
 		if _, err := db.UserByID(ctx, int64(2+r.IntN(users))); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkJob reads the status of a completed 100-item job, as a client
+// polling for its end reads it.
+//
+//	go test ./storage -run '^$' -bench 'Job$' -benchtime 2s
+func BenchmarkJob(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Unix(1_700_000_000, 0)
+	if err := db.SeedUsers(ctx, 1, now); err != nil { // the job's creator
+		b.Fatal(err)
+	}
+	j := &domain.JobStatus{ID: "0123456789abcdef0123456789abcdef", Type: domain.JobCreateMany, State: domain.JobCompleted,
+		CreatorID: 1, Total: 100, Progress: 100, CreatedAt: now, UpdatedAt: now}
+	items := make([]domain.JobItem, j.Total)
+	err = db.InTx(ctx, func(tx domain.Tx) error {
+		if err := tx.InsertJob(ctx, j, items); err != nil {
+			return err
+		}
+		for i := range items {
+			r := domain.JobResult{Index: i, UserID: int64(1000 + i), Email: fmt.Sprintf("user%d@example.com", i), Status: domain.ResultCreated}
+			if err := tx.RecordJobResult(ctx, j.Seq, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		got, err := db.Job(ctx, j.ID, now.Add(-time.Hour))
+		if err != nil || len(got.Results) != j.Total {
+			b.Fatal(got, err)
 		}
 	}
 }

@@ -11,7 +11,9 @@ import (
 
 const jobColumns = "seq, id, type, state, creator_id, total, progress, message, created_at, updated_at"
 
-func (r reader) queryJobs(ctx context.Context, query string, args ...any) ([]*domain.JobStatus, error) {
+// queryJobs reads the jobs of a query of jobColumns, with their results
+// when withResults.
+func (r reader) queryJobs(ctx context.Context, withResults bool, query string, args ...any) ([]*domain.JobStatus, error) {
 	rows, err := r.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
@@ -30,37 +32,35 @@ func (r reader) queryJobs(ctx context.Context, query string, args ...any) ([]*do
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for _, j := range js {
-		if j.Results, err = r.jobResults(ctx, j.Seq); err != nil {
+	for i := 0; withResults && i < len(js); i++ {
+		if js[i].Results, err = r.jobResults(ctx, js[i].Seq); err != nil {
 			return nil, err
 		}
 	}
 	return js, nil
 }
 
+// jobResults reads a job's results in request order as one JSON array
+// built by SQLite: one row and one decode, where a row and a decode an
+// item made a poll of a 100-item job allocate 83 KB in 1,145 allocations
+// rather than 48 KB in 250 (BenchmarkJob; its time is mostly the JSON
+// decoder's either way).
 func (r reader) jobResults(ctx context.Context, seq int64) ([]domain.JobResult, error) {
-	rows, err := r.q.QueryContext(ctx, "SELECT result FROM job_items WHERE job_seq = ? AND result IS NOT NULL ORDER BY position", seq)
+	var b []byte
+	err := r.q.QueryRowContext(ctx, `SELECT coalesce(json_group_array(json(result) ORDER BY position), '[]')
+		FROM job_items WHERE job_seq = ? AND result IS NOT NULL`, seq).Scan(&b)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	var out []domain.JobResult
-	for rows.Next() {
-		var b []byte
-		var res domain.JobResult
-		if err := rows.Scan(&b); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal(b, &res); err != nil {
-			return nil, err
-		}
-		out = append(out, res)
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func (r reader) Job(ctx context.Context, id string, since time.Time) (*domain.JobStatus, error) {
-	js, err := r.queryJobs(ctx, "SELECT "+jobColumns+" FROM jobs WHERE id = ? AND created_at > ?", id, since.Unix())
+	js, err := r.queryJobs(ctx, true, "SELECT "+jobColumns+" FROM jobs WHERE id = ? AND created_at > ?", id, since.Unix())
 	if err != nil {
 		return nil, err
 	}
@@ -73,12 +73,13 @@ func (r reader) Job(ctx context.Context, id string, since time.Time) (*domain.Jo
 // Jobs reads in the window's order (the service asks for newest first).
 func (r reader) Jobs(ctx context.Context, since time.Time, w domain.Window) ([]*domain.JobStatus, error) {
 	q, args := windowed("SELECT "+jobColumns+" FROM jobs", " WHERE created_at > ?", []any{since.Unix()}, w, "seq", nil)
-	js, err := r.queryJobs(ctx, q, args...)
+	js, err := r.queryJobs(ctx, true, q, args...)
 	return inOrder(w, js), err
 }
 
 func (r reader) NextJob(ctx context.Context) (*domain.JobStatus, error) {
-	js, err := r.queryJobs(ctx, "SELECT "+jobColumns+" FROM jobs WHERE state IN ('queued', 'working') ORDER BY seq LIMIT 1")
+	// The worker records results; it never reads them.
+	js, err := r.queryJobs(ctx, false, "SELECT "+jobColumns+" FROM jobs WHERE state IN ('queued', 'working') ORDER BY seq LIMIT 1")
 	if err != nil {
 		return nil, err
 	}
