@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,11 +17,7 @@ import (
 //	go test ./storage -run '^$' -bench UserByID -benchtime 2s
 func BenchmarkUserByID(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(b)
 	if err := db.SeedUsers(ctx, 1000, time.Unix(1_700_000_000, 0)); err != nil {
 		b.Fatal(err)
 	}
@@ -66,11 +61,7 @@ func BenchmarkUserByIDAtRandom(b *testing.B) {
 //	go test ./storage -run '^$' -bench 'Job$' -benchtime 2s
 func BenchmarkJob(b *testing.B) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	db := openTestDB(b)
 	now := time.Unix(1_700_000_000, 0)
 	if err := db.SeedUsers(ctx, 1, now); err != nil { // the job's creator
 		b.Fatal(err)
@@ -78,7 +69,7 @@ func BenchmarkJob(b *testing.B) {
 	j := &domain.JobStatus{ID: "0123456789abcdef0123456789abcdef", Type: domain.JobCreateMany, State: domain.JobCompleted,
 		CreatorID: 1, Total: 100, Progress: 100, CreatedAt: now, UpdatedAt: now}
 	items := make([]domain.JobItem, j.Total)
-	err = db.InTx(ctx, func(tx domain.Tx) error {
+	err := db.InTx(ctx, func(tx domain.Tx) error {
 		if err := tx.InsertJob(ctx, j, items); err != nil {
 			return err
 		}
