@@ -45,7 +45,7 @@ type JobStatus struct {
 	Total     int
 	Progress  int // items done, applied or failed
 	Message   string
-	Results   []JobResult // in request order
+	Results   []JobResult // in request order, once the job has ended (clients see none before)
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

@@ -123,10 +123,11 @@ type Reader interface {
 	// organizations (through memberships) of the users, in id order.
 	IdentitiesOfUsers(ctx context.Context, userIDs []int64) ([]Identity, error)
 	OrganizationsOfUsers(ctx context.Context, userIDs []int64) ([]*Organization, error)
-	// Job returns the job created after since, with the results so far.
+	// Job returns the job created after since, with its results if it has
+	// ended.
 	Job(ctx context.Context, id string, since time.Time) (*JobStatus, error)
-	// Jobs lists the window of jobs created after since, with their
-	// results, in the window's order of Seq.
+	// Jobs lists the window of jobs created after since, with the results
+	// of those that have ended, in the window's order of Seq.
 	Jobs(ctx context.Context, since time.Time, w Window) ([]*JobStatus, error)
 	// NextJob returns the oldest job queued or working, without its
 	// results, or ErrNotFound.

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -55,39 +54,32 @@ func BenchmarkUserByIDAtRandom(b *testing.B) {
 	}
 }
 
-// BenchmarkJob reads the status of a completed 100-item job, as a client
-// polling for its end reads it.
+// BenchmarkJob reads the status of a 100-item job as a client polling for
+// its end reads it: half done, and completed.
 //
 //	go test ./storage -run '^$' -bench 'Job$' -benchtime 2s
 func BenchmarkJob(b *testing.B) {
 	ctx := context.Background()
 	db := openTestDB(b)
 	now := time.Unix(1_700_000_000, 0)
-	if err := db.SeedUsers(ctx, 1, now); err != nil { // the job's creator
+	if err := db.SeedUsers(ctx, 1, now); err != nil { // the jobs' creator
 		b.Fatal(err)
 	}
-	j := &domain.JobStatus{ID: "0123456789abcdef0123456789abcdef", Type: domain.JobCreateMany, State: domain.JobCompleted,
-		CreatorID: 1, Total: 100, Progress: 100, CreatedAt: now, UpdatedAt: now}
-	items := make([]domain.JobItem, j.Total)
-	err := db.InTx(ctx, func(tx domain.Tx) error {
-		if err := tx.InsertJob(ctx, j, items); err != nil {
-			return err
-		}
-		for i := range items {
-			r := domain.JobResult{Index: i, UserID: int64(1000 + i), Email: fmt.Sprintf("user%d@example.com", i), Status: domain.ResultCreated}
-			if err := tx.RecordJobResult(ctx, j.Seq, r); err != nil {
-				return err
+	for _, tc := range []struct {
+		state       domain.JobState
+		done, shown int // results recorded, and read with the status
+	}{
+		{domain.JobWorking, 50, 0},
+		{domain.JobCompleted, 100, 100},
+	} {
+		j := insertJob(b, db, tc.state, 100, tc.done, now)
+		b.Run(string(tc.state), func(b *testing.B) {
+			for b.Loop() {
+				got, err := db.Job(ctx, j.ID, now.Add(-time.Hour))
+				if err != nil || len(got.Results) != tc.shown {
+					b.Fatal(got, err)
+				}
 			}
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for b.Loop() {
-		got, err := db.Job(ctx, j.ID, now.Add(-time.Hour))
-		if err != nil || len(got.Results) != j.Total {
-			b.Fatal(got, err)
-		}
+		})
 	}
 }

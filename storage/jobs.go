@@ -33,6 +33,13 @@ func (r reader) queryJobs(ctx context.Context, withResults bool, query string, a
 		return nil, err
 	}
 	for i := 0; withResults && i < len(js); i++ {
+		// A job's results are shown once it has ended. A job still
+		// working is what its client polls, often: read with its results
+		// so far, a half-done 100-item job took 492 µs, and 15-21 µs
+		// without (BenchmarkJob).
+		if !js[i].State.Ended() {
+			continue
+		}
 		if js[i].Results, err = r.jobResults(ctx, js[i].Seq); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,70 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/deskgate/deskgate/domain"
+	"github.com/google/go-cmp/cmp"
+)
+
+// insertJob writes a create_many job of total items in state, created at
+// now, whose first done items have their results.
+func insertJob(tb testing.TB, db *DB, state domain.JobState, total, done int, now time.Time) *domain.JobStatus {
+	tb.Helper()
+	ctx := context.Background()
+	j := &domain.JobStatus{ID: fmt.Sprintf("%016x%016x", total, done), Type: domain.JobCreateMany, State: state,
+		CreatorID: 1, Total: total, Progress: done, CreatedAt: now, UpdatedAt: now}
+	err := db.InTx(ctx, func(tx domain.Tx) error {
+		if err := tx.InsertJob(ctx, j, make([]domain.JobItem, total)); err != nil {
+			return err
+		}
+		for i := range done {
+			r := domain.JobResult{Index: i, UserID: int64(1000 + i), Email: fmt.Sprintf("user%d@example.com", i), Status: domain.ResultCreated}
+			if err := tx.RecordJobResult(ctx, j.Seq, r); err != nil {
+				return err
+			}
+			j.Results = append(j.Results, r)
+		}
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return j
+}
+
+// TestJobResultsOnceEnded: a job's results are read with its status once it
+// has ended, in request order, and not while it works (clients are shown
+// none before, and a working job is what they poll).
+func TestJobResultsOnceEnded(t *testing.T) {
+	ctx := context.Background()
+	db := openTestDB(t)
+	now := time.Unix(1_700_000_000, 0)
+	if err := db.SeedUsers(ctx, 1, now); err != nil { // the jobs' creator
+		t.Fatal(err)
+	}
+	working := insertJob(t, db, domain.JobWorking, 3, 2, now)
+	completed := insertJob(t, db, domain.JobCompleted, 3, 3, now)
+	for _, tc := range []struct {
+		job  *domain.JobStatus
+		want []domain.JobResult
+	}{
+		{working, nil},
+		{completed, completed.Results},
+	} {
+		got, err := db.Job(ctx, tc.job.ID, now.Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(tc.want, got.Results); diff != "" {
+			t.Errorf("%s job's results (-want +got):\n%s", tc.job.State, diff)
+		}
+	}
+	listed, err := db.Jobs(ctx, now.Add(-time.Hour), domain.Window{Limit: -1})
+	if err != nil || len(listed) != 2 || listed[0].Results != nil || len(listed[1].Results) != 3 {
+		t.Fatalf("listed jobs: %+v, %v", listed, err)
+	}
+}
