@@ -60,11 +60,7 @@ func BenchmarkUserByIDAtRandom(b *testing.B) {
 //	go test ./storage -run '^$' -bench 'Job$' -benchtime 2s
 func BenchmarkJob(b *testing.B) {
 	ctx := context.Background()
-	db := openTestDB(b)
-	now := time.Unix(1_700_000_000, 0)
-	if err := db.SeedUsers(ctx, 1, now); err != nil { // the jobs' creator
-		b.Fatal(err)
-	}
+	db := openJobsDB(b)
 	for _, tc := range []struct {
 		state       domain.JobState
 		done, shown int // results recorded, and read with the status
@@ -72,10 +68,10 @@ func BenchmarkJob(b *testing.B) {
 		{domain.JobWorking, 50, 0},
 		{domain.JobCompleted, 100, 100},
 	} {
-		j := insertJob(b, db, tc.state, 100, tc.done, now)
+		j := insertJob(b, db, tc.state, 100, tc.done)
 		b.Run(string(tc.state), func(b *testing.B) {
 			for b.Loop() {
-				got, err := db.Job(ctx, j.ID, now.Add(-time.Hour))
+				got, err := db.Job(ctx, j.ID, jobsAt.Add(-time.Hour))
 				if err != nil || len(got.Results) != tc.shown {
 					b.Fatal(got, err)
 				}

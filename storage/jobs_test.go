@@ -10,13 +10,26 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// jobsAt is when the jobs of these tests are created.
+var jobsAt = time.Unix(1_700_000_000, 0)
+
+// openJobsDB is a test database with user 1, the jobs' creator.
+func openJobsDB(tb testing.TB) *DB {
+	tb.Helper()
+	db := openTestDB(tb)
+	if err := db.SeedUsers(context.Background(), 1, jobsAt); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
 // insertJob writes a create_many job of total items in state, created at
-// now, whose first done items have their results.
-func insertJob(tb testing.TB, db *DB, state domain.JobState, total, done int, now time.Time) *domain.JobStatus {
+// jobsAt, whose first done items have their results.
+func insertJob(tb testing.TB, db *DB, state domain.JobState, total, done int) *domain.JobStatus {
 	tb.Helper()
 	ctx := context.Background()
 	j := &domain.JobStatus{ID: fmt.Sprintf("%016x%016x", total, done), Type: domain.JobCreateMany, State: state,
-		CreatorID: 1, Total: total, Progress: done, CreatedAt: now, UpdatedAt: now}
+		CreatorID: 1, Total: total, Progress: done, CreatedAt: jobsAt, UpdatedAt: jobsAt}
 	err := db.InTx(ctx, func(tx domain.Tx) error {
 		if err := tx.InsertJob(ctx, j, make([]domain.JobItem, total)); err != nil {
 			return err
@@ -41,13 +54,9 @@ func insertJob(tb testing.TB, db *DB, state domain.JobState, total, done int, no
 // none before, and a working job is what they poll).
 func TestJobResultsOnceEnded(t *testing.T) {
 	ctx := context.Background()
-	db := openTestDB(t)
-	now := time.Unix(1_700_000_000, 0)
-	if err := db.SeedUsers(ctx, 1, now); err != nil { // the jobs' creator
-		t.Fatal(err)
-	}
-	working := insertJob(t, db, domain.JobWorking, 3, 2, now)
-	completed := insertJob(t, db, domain.JobCompleted, 3, 3, now)
+	db := openJobsDB(t)
+	working := insertJob(t, db, domain.JobWorking, 3, 2)
+	completed := insertJob(t, db, domain.JobCompleted, 3, 3)
 	for _, tc := range []struct {
 		job  *domain.JobStatus
 		want []domain.JobResult
@@ -55,7 +64,7 @@ func TestJobResultsOnceEnded(t *testing.T) {
 		{working, nil},
 		{completed, completed.Results},
 	} {
-		got, err := db.Job(ctx, tc.job.ID, now.Add(-time.Hour))
+		got, err := db.Job(ctx, tc.job.ID, jobsAt.Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,7 +72,7 @@ func TestJobResultsOnceEnded(t *testing.T) {
 			t.Errorf("%s job's results (-want +got):\n%s", tc.job.State, diff)
 		}
 	}
-	listed, err := db.Jobs(ctx, now.Add(-time.Hour), domain.Window{Limit: -1})
+	listed, err := db.Jobs(ctx, jobsAt.Add(-time.Hour), domain.Window{Limit: -1})
 	if err != nil || len(listed) != 2 || listed[0].Results != nil || len(listed[1].Results) != 3 {
 		t.Fatalf("listed jobs: %+v, %v", listed, err)
 	}
