@@ -281,19 +281,27 @@ func TestCrossProtocolJobUsers(t *testing.T) {
 // TestJobUsersWelcomed: a job writes each new user without reading it back,
 // so its result (create_or_update_many's carries the email) and welcome
 // mail are made from the user as written; both must say what reading the
-// user gives, padded input included.
+// user gives, padded input included, and for a user whose address comes
+// from its identities alone.
 func TestJobUsersWelcomed(t *testing.T) {
 	s := newServer(t, serverOptions{})
-	j := readJob(t, s.runJob("POST", "/api/v2/users/create_or_update_many",
-		`{"users":[{"name":"  Wendy   Bulk ","email":"  Wendy.Bulk@Example.com "},{"name":"Sam","email":"sam@example.com","skip_verify_email":true}]}`))
-	var shown struct{ User struct{ Name, Email string } }
-	v2Decode(t, s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%v", j.Results[0]["id"]), "", ""), &shown)
-	if j.Results[0]["email"] != shown.User.Email {
-		t.Errorf("job result email %q, the user shows %q", j.Results[0]["email"], shown.User.Email)
-	}
+	j := readJob(t, s.runJob("POST", "/api/v2/users/create_or_update_many", `{"users":[
+		{"name":"  Wendy   Bulk ","email":"  Wendy.Bulk@Example.com "},
+		{"name":"Ida Identities","identities":[{"type":"phone_number","value":"+15550100"},{"type":"email","value":"ida@example.com"},{"type":"email","value":"ida.other@example.com"}]},
+		{"name":"Sam","email":"sam@example.com","skip_verify_email":true}]}`))
 	mails := s.outbox("")
-	if len(mails) != 1 || mails[0].To != shown.User.Email || !strings.HasPrefix(mails[0].Text, "Hello "+shown.User.Name+",\n") {
-		t.Errorf("welcome mails %+v, want one to %q greeting %q", mails, shown.User.Email, shown.User.Name)
+	if len(mails) != 2 {
+		t.Fatalf("welcome mails %+v, want Wendy's and Ida's", mails)
+	}
+	for i, m := range mails {
+		var shown struct{ User struct{ Name, Email string } }
+		v2Decode(t, s.do(owner, "GET", fmt.Sprintf("/api/v2/users/%v", j.Results[i]["id"]), "", ""), &shown)
+		if j.Results[i]["email"] != shown.User.Email {
+			t.Errorf("job result %d email %q, the user shows %q", i, j.Results[i]["email"], shown.User.Email)
+		}
+		if m.To != shown.User.Email || !strings.HasPrefix(m.Text, "Hello "+shown.User.Name+",\n") {
+			t.Errorf("welcome mail %+v, want one to %q greeting %q", m, shown.User.Email, shown.User.Name)
+		}
 	}
 }
 

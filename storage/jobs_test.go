@@ -57,12 +57,14 @@ func TestJobResultsOnceEnded(t *testing.T) {
 	db := openJobsDB(t)
 	working := insertJob(t, db, domain.JobWorking, 3, 2)
 	completed := insertJob(t, db, domain.JobCompleted, 3, 3)
+	failed := insertJob(t, db, domain.JobFailed, 4, 1) // stopped by an internal error
 	for _, tc := range []struct {
 		job  *domain.JobStatus
 		want []domain.JobResult
 	}{
 		{working, nil},
 		{completed, completed.Results},
+		{failed, failed.Results},
 	} {
 		got, err := db.Job(ctx, tc.job.ID, jobsAt.Add(-time.Hour))
 		if err != nil {
@@ -73,7 +75,7 @@ func TestJobResultsOnceEnded(t *testing.T) {
 		}
 	}
 	listed, err := db.Jobs(ctx, jobsAt.Add(-time.Hour), domain.Window{Limit: -1})
-	if err != nil || len(listed) != 2 || listed[0].Results != nil || len(listed[1].Results) != 3 {
+	if err != nil || len(listed) != 3 || listed[0].Results != nil || len(listed[1].Results) != 3 || len(listed[2].Results) != 1 {
 		t.Fatalf("listed jobs: %+v, %v", listed, err)
 	}
 }
