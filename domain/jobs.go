@@ -299,8 +299,8 @@ func (s *Service) runJob(ctx context.Context, j *JobStatus) {
 // are being served. An import costs the server more than its worker's
 // share, as its client's create_many and job status requests are requests
 // too: in BenchmarkJobs a duty of 0.1 cost a v2 list about a fifth of its
-// speed while an import ran; at 0.03 the list kept its speed, and the
-// import still went on at over a hundred users a second.
+// speed while an import ran; at 0.03 it lost about a tenth (README, "Bulk
+// jobs"), and the import still went on at over a hundred users a second.
 const DefaultJobDuty = 0.03
 
 // yieldPoll is how often a resting worker looks whether requests are still
