@@ -193,23 +193,18 @@ const MaxBody = 1 << 20
 func authenticate(svc *domain.Service, base func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = body{http.MaxBytesReader(w, r.Body, MaxBody)}
-		ctx := r.Context()
-		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-			ctx = domain.WithClient(ctx, host)
-		}
-		if fromOtherSite(r, base(r)) {
-			ctx = domain.WithCrossSite(ctx)
-		}
+		var origin domain.Origin
+		origin.Client, _, _ = net.SplitHostPort(r.RemoteAddr)
+		origin.CrossSite = fromOtherSite(r, base)
+		ctx, caller := domain.NewCaller(r.Context(), origin)
 		if user, pass, ok := r.BasicAuth(); ok {
-			a, err := svc.Authenticate(ctx, user, pass)
-			ctx = domain.WithAuthentication(ctx, a, err)
+			caller.SetAuthentication(svc.Authenticate(ctx, user, pass))
 		} else if c, err := r.Cookie(jsonapi.SessionCookie); err == nil {
-			a, err := svc.AuthenticateSession(ctx, domain.SessionCredentials{
+			caller.SetAuthentication(svc.AuthenticateSession(ctx, domain.SessionCredentials{
 				Secret:        c.Value,
 				CSRFToken:     r.Header.Get("X-CSRF-Token"),
 				StateChanging: !safeMethod(r.Method),
-			})
-			ctx = domain.WithAuthentication(ctx, a, err)
+			}))
 		}
 		next.ServeHTTP(w, r.WithContext(ctx)) // one copy of the request, not one a value
 	})
@@ -230,16 +225,17 @@ func (b body) Read(p []byte) (int, error) {
 }
 
 // fromOtherSite reports whether the browser says a page of another origin
-// than the server's sent the request: by Sec-Fetch-Site or, from browsers
-// without it, by Origin. Clients that are not browsers send neither.
-func fromOtherSite(r *http.Request, origin string) bool {
+// than the server's (base's) sent the request: by Sec-Fetch-Site or, from
+// browsers without it, by Origin. Clients that are not browsers send neither,
+// and their requests spell out no origin.
+func fromOtherSite(r *http.Request, base func(*http.Request) string) bool {
 	// Read by the canonical keys net/http files them under: Header.Get would
 	// canonicalize the names again on every request.
 	if site := r.Header["Sec-Fetch-Site"]; len(site) > 0 && site[0] != "" {
 		return site[0] != "same-origin" && site[0] != "none" // "none": the user typed the address
 	}
 	o := r.Header["Origin"]
-	return len(o) > 0 && o[0] != "" && !strings.EqualFold(o[0], origin)
+	return len(o) > 0 && o[0] != "" && !strings.EqualFold(o[0], base(r))
 }
 
 // safeMethod reports whether an HTTP method only reads.

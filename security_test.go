@@ -1,6 +1,7 @@
 package deskgate_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"testing"
@@ -176,5 +177,39 @@ func TestRenewalFromAnotherSite(t *testing.T) {
 	v2Want(t, renew("same-origin"), http.StatusOK)
 	if got := s.meToken(b); got == b.token {
 		t.Errorf("a renewal from the server's own page kept the old token")
+	}
+}
+
+// A flood of failed token guesses at the owner's account from many
+// addresses holds the account back everywhere but where the owner has
+// authenticated, including an address first seen by a cached credential:
+// the trust it gets names the same account as the failures do.
+func TestOwnerAddressesOutlastAFlood(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	from := func(addr string) context.Context {
+		ctx, _ := domain.NewCaller(context.Background(), domain.Origin{Client: addr})
+		return ctx
+	}
+	owner := ownerEmail + "/token"
+	// The first sign-in writes the last login, which stales the credential
+	// it cached; from the second on the credential is a cache hit.
+	for _, addr := range []string{"198.51.100.7", "198.51.100.7", "198.51.100.8"} {
+		if _, err := s.svc.Authenticate(from(addr), owner, ownerToken); err != nil {
+			t.Fatalf("the owner from %s: %v", addr, err)
+		}
+	}
+	for i := range 120 { // past the per-account bound of 100, at most 10 from each address
+		addr := fmt.Sprintf("192.0.2.%d", i/10+1)
+		if _, err := s.svc.Authenticate(from(addr), "OWNER@example.com/token", "guess"); domain.KindOf(err) != domain.Unauthenticated && domain.KindOf(err) != domain.TooManyRequests {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if _, err := s.svc.Authenticate(from("203.0.113.1"), owner, ownerToken); domain.KindOf(err) != domain.TooManyRequests {
+		t.Errorf("the owner from a new address: %v, want the account held back", err)
+	}
+	for _, addr := range []string{"198.51.100.7", "198.51.100.8"} {
+		if _, err := s.svc.Authenticate(from(addr), owner, ownerToken); err != nil {
+			t.Errorf("the owner from %s, where they authenticated before: %v", addr, err)
+		}
 	}
 }

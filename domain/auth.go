@@ -141,6 +141,7 @@ type credentialEntry struct {
 	principal Principal
 	session   Session // for a session cookie's entry
 	readAt    uint64  // the write log's number before the principal was read
+	account   string  // accountKey of the email, for a password's or token's entry
 	expires   time.Time
 }
 
@@ -186,8 +187,8 @@ func (c *credentialCache) get(k [32]byte, now time.Time) (*credentialEntry, bool
 	return e, ok && now.Before(e.expires)
 }
 
-func (c *credentialCache) put(k [32]byte, p *Principal, readAt uint64, now time.Time) {
-	c.store(k, &credentialEntry{principal: *p, readAt: readAt}, now)
+func (c *credentialCache) put(k [32]byte, p *Principal, account string, readAt uint64, now time.Time) {
+	c.store(k, &credentialEntry{principal: *p, account: account, readAt: readAt}, now)
 }
 
 // putSession remembers the session a cookie's secret opens, and its user.
@@ -256,21 +257,27 @@ func (u *User) mayStillAct() bool {
 // limits no hash is computed and even the right password waits.
 func (s *Service) principal(ctx context.Context, email, secret string, isToken bool) (*Principal, error) {
 	now := s.now()
-	account, client := accountKey(email), clientKey(ctx)
-	if wait := s.failures.wait(account, client, now); wait > 0 {
-		return nil, tooManyRequests(wait, "Too many failed attempts to authenticate")
+	client := clientKey(ctx)
+	// The account's key is a digest: worked out only when some failure
+	// counts or a check fails, and kept with a cached credential.
+	if !s.failures.none(now) {
+		if wait := s.failures.wait(accountKey(email), client, now); wait > 0 {
+			return nil, tooManyRequests(wait, "Too many failed attempts to authenticate")
+		}
 	}
-	p, err := s.checkCredentials(ctx, email, secret, isToken, now)
+	p, account, err := s.checkCredentials(ctx, email, secret, isToken, now)
 	switch {
 	case KindOf(err) == Unauthenticated:
-		s.failures.failed(account, client, now)
+		s.failures.failed(accountKey(email), client, now)
 	case err == nil:
 		s.failures.succeeded(account, client, now)
 	}
 	return p, err
 }
 
-func (s *Service) checkCredentials(ctx context.Context, email, secret string, isToken bool, now time.Time) (*Principal, error) {
+// checkCredentials returns the principal the credentials name and the
+// failure buckets' key of its account.
+func (s *Service) checkCredentials(ctx context.Context, email, secret string, isToken bool, now time.Time) (*Principal, string, error) {
 	kind := CredentialPassword
 	if isToken {
 		kind = CredentialToken
@@ -279,7 +286,7 @@ func (s *Service) checkCredentials(ctx context.Context, email, secret string, is
 	readAt := s.writes.now() // before the store: a write committed meanwhile makes the entry stale
 	cached, hit := s.credentials.get(k, now)
 	if hit && s.writes.fresh(cached.principal.ID, cached.readAt) {
-		return &cached.principal, nil // shared, as every caller only reads it
+		return &cached.principal, cached.account, nil // shared, as every caller only reads it
 	}
 	var p *Principal
 	var err error
@@ -292,25 +299,26 @@ func (s *Service) checkCredentials(ctx context.Context, email, secret string, is
 	case KindOf(err) == NotFound && !isToken:
 		p = &Principal{} // nobody, whose password check costs what a wrong password's does
 	case KindOf(err) == NotFound:
-		return nil, errUnauthenticated
+		return nil, "", errUnauthenticated
 	case err != nil:
-		return nil, err
+		return nil, "", err
 	}
 	// The password before the rest: a refusal that came sooner would tell
 	// who has an account, or a suspended one.
 	if !isToken && !(hit && cached.principal.PasswordHash == p.PasswordHash) {
 		if err := s.checkPassword(ctx, cmp.Or(p.PasswordHash, decoyHash), secret); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if !isToken && p.PasswordHash == "" {
-		return nil, errUnauthenticated
+		return nil, "", errUnauthenticated
 	}
 	if err := mayAuthenticate(p); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	s.credentials.put(k, p, readAt, now)
-	return p, nil
+	account := accountKey(email)
+	s.credentials.put(k, p, account, readAt, now)
+	return p, account, nil
 }
 
 // Owner describes the account owner to create on an empty database.

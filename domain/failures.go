@@ -64,7 +64,7 @@ func pairKey(account, addr string) string { return account + "\x00" + addr }
 // wait returns how long authentication for the account from addr must wait,
 // or 0 when it may go ahead.
 func (f *failures) wait(account, addr string, now time.Time) time.Duration {
-	if f.pair.full(now) && f.address.full(now) && f.account.full(now) {
+	if f.none(now) {
 		return 0
 	}
 	pair := pairKey(account, addr)
@@ -75,6 +75,11 @@ func (f *failures) wait(account, addr string, now time.Time) time.Duration {
 		return f.pair.peekOwn(pair, now)
 	}
 	return max(f.pair.peek(pair, now), f.address.peek(addr, now), f.account.peek(account, now))
+}
+
+// none reports whether no failure counts at now: every bucket is full.
+func (f *failures) none(now time.Time) bool {
+	return f.pair.full(now) && f.address.full(now) && f.account.full(now)
 }
 
 // failed counts a failed authentication.

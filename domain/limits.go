@@ -108,7 +108,7 @@ func (s *Service) Admit(ctx context.Context, class RequestClass) (Quota, error) 
 		return Quota{}, tooManyRequests(wait, "Rate limit exceeded")
 	}
 	q, err := s.admit(ctx, class)
-	if auth, _ := ctx.Value(actorKey{}).(authentication); err == nil && KindOf(auth.err) == TooManyRequests {
+	if auth := callerOf(ctx).auth; err == nil && KindOf(auth.err) == TooManyRequests {
 		err = auth.err
 	}
 	return q, err
@@ -262,26 +262,19 @@ func (b *buckets) take(key string, now time.Time) {
 	b.get(key, now, true).AllowN(now, 1)
 }
 
-type clientKeyType struct{}
-
-// WithClient returns ctx carrying the network address the request came from
-// (an IP address without port); the limits on failed sign-ins and anonymous
-// requests are kept per address.
-func WithClient(ctx context.Context, addr string) context.Context {
-	return context.WithValue(ctx, clientKeyType{}, addr)
-}
-
 // clientKey is the request's client address as the limits count it: an IPv4
 // address, or the /64 network of an IPv6 one, since one IPv6 host commonly
 // holds a whole /64. Without a known address every such request shares the
 // key "unknown".
 func clientKey(ctx context.Context) string {
-	s, _ := ctx.Value(clientKeyType{}).(string)
+	s := callerOf(ctx).Client
 	addr, err := netip.ParseAddr(s)
 	switch {
 	case err != nil:
 		return "unknown"
-	case addr.Is4() || addr.Is4In6():
+	case addr.Is4():
+		return s // ParseAddr takes only the form String gives back
+	case addr.Is4In6():
 		return addr.Unmap().String()
 	}
 	p, _ := addr.Prefix(64)

@@ -50,13 +50,13 @@ func TestAdmitCountsTheAccountAndRefills(t *testing.T) {
 
 func TestAdmitCountsAnonymousRequestsPerAddress(t *testing.T) {
 	s, _ := limitedService(1)
-	a := WithClient(context.Background(), "192.0.2.1")
+	a := fromClient("192.0.2.1")
 	for _, addr := range []string{"192.0.2.1", "2001:db8::1"} {
-		if _, err := s.Admit(WithClient(context.Background(), addr), Requests); err != nil {
+		if _, err := s.Admit(fromClient(addr), Requests); err != nil {
 			t.Fatalf("first from %s: %v", addr, err)
 		}
 	}
-	for _, ctx := range []context.Context{a, WithClient(context.Background(), "::ffff:192.0.2.1"), WithClient(context.Background(), "2001:db8::2")} {
+	for _, ctx := range []context.Context{a, fromClient("::ffff:192.0.2.1"), fromClient("2001:db8::2")} {
 		if _, err := s.Admit(ctx, Requests); KindOf(err) != TooManyRequests {
 			t.Errorf("second from the same address (or /64): %v", err)
 		}
@@ -84,7 +84,7 @@ func TestAdmitExportClass(t *testing.T) {
 	}
 	clk.advance(6 * time.Second)
 	// Anonymous requests cannot spend the account's exports.
-	if _, err := s.Admit(WithClient(context.Background(), "192.0.2.1"), ExportRequests); err != nil {
+	if _, err := s.Admit(fromClient("192.0.2.1"), ExportRequests); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Admit(ctx, ExportRequests); err != nil {
@@ -151,7 +151,7 @@ func TestFailuresPerPairAddressAndAccount(t *testing.T) {
 // request: the failure check and the trust update of Authenticate, and Admit.
 func BenchmarkLimitsPerRequest(b *testing.B) {
 	s, _ := limitedService(1 << 40)
-	ctx := WithActor(WithClient(context.Background(), "192.0.2.1"), &Actor{ID: 1})
+	ctx := WithActor(fromClient("192.0.2.1"), &Actor{ID: 1})
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			now := s.now()
@@ -235,4 +235,10 @@ func TestTrustedAddressOutlivesAFullSet(t *testing.T) {
 	if w := f.wait(owner, "198.51.100.7", now); w != 0 {
 		t.Errorf("the owner's known address waits %v", w)
 	}
+}
+
+// fromClient is a context of a request from addr, authenticated by nobody.
+func fromClient(addr string) context.Context {
+	ctx, _ := NewCaller(context.Background(), Origin{Client: addr})
+	return ctx
 }

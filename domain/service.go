@@ -229,7 +229,24 @@ func ParseCredential(name string) Credential {
 	return Credential(max(0, slices.Index(credentialNames[:], name)))
 }
 
-type actorKey struct{}
+// callerKey carries the request's *Caller: one context value for what the
+// front end learns of a request before the service sees it, where a value
+// for each part cost two allocations a request.
+type callerKey struct{}
+
+// Origin is where a request came from.
+type Origin struct {
+	Client    string // the peer's IP address, without port: limits count by it
+	CrossSite bool   // the browser said a page of another site sent the request
+}
+
+// Caller is what the service knows of the request a context belongs to:
+// where it came from and what authenticating it found. The front end fills
+// it in before any other service call reads it.
+type Caller struct {
+	Origin
+	auth authentication
+}
 
 // authentication is what authenticating a request found: an actor, or why not.
 type authentication struct {
@@ -237,20 +254,37 @@ type authentication struct {
 	err   error
 }
 
-// WithActor returns ctx carrying the authenticated actor.
-func WithActor(ctx context.Context, a *Actor) context.Context {
-	return context.WithValue(ctx, actorKey{}, authentication{actor: a})
+// NewCaller returns ctx carrying a caller of origin, and the caller, for
+// SetAuthentication once the credentials have been checked with that ctx.
+func NewCaller(ctx context.Context, origin Origin) (context.Context, *Caller) {
+	c := &Caller{Origin: origin}
+	return context.WithValue(ctx, callerKey{}, c), c
 }
 
-// WithAuthentication returns ctx carrying the outcome of Authenticate.
-func WithAuthentication(ctx context.Context, a *Actor, err error) context.Context {
-	return context.WithValue(ctx, actorKey{}, authentication{actor: a, err: err})
+// SetAuthentication records the outcome of Authenticate or
+// AuthenticateSession.
+func (c *Caller) SetAuthentication(a *Actor, err error) { c.auth = authentication{actor: a, err: err} }
+
+// callerOf returns the caller ctx carries, or the zero one (no origin, not
+// authenticated) when it carries none.
+func callerOf(ctx context.Context) Caller {
+	if c, _ := ctx.Value(callerKey{}).(*Caller); c != nil {
+		return *c
+	}
+	return Caller{}
+}
+
+// WithActor returns ctx carrying the authenticated actor, from the origin
+// ctx carries.
+func WithActor(ctx context.Context, a *Actor) context.Context {
+	ctx, c := NewCaller(ctx, callerOf(ctx).Origin)
+	c.SetAuthentication(a, nil)
+	return ctx
 }
 
 // ActorFrom returns the actor in ctx, or nil.
 func ActorFrom(ctx context.Context) *Actor {
-	auth, _ := ctx.Value(actorKey{}).(authentication)
-	return auth.actor
+	return callerOf(ctx).auth.actor
 }
 
 // Authenticated returns nil when ctx carries an actor, else why not: the
@@ -268,8 +302,7 @@ var errForbidden = &Error{Kind: Forbidden, Msg: "You do not have access to this 
 // actor returns the request's actor; every service method starts here, so no
 // call can skip authentication.
 func actor(ctx context.Context) (*Actor, error) {
-	auth, _ := ctx.Value(actorKey{}).(authentication)
-	switch {
+	switch auth := callerOf(ctx).auth; {
 	case auth.actor != nil:
 		return auth.actor, nil
 	case auth.err != nil:

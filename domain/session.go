@@ -60,19 +60,6 @@ var errCSRF = &Error{Kind: Forbidden, Msg: "A request authenticated by the sessi
 // CSRF): SameSite keeps no cookie from being set by such a post.
 var errCrossSiteSignIn = &Error{Kind: Forbidden, Msg: "Sign in from a page of this server's own origin: a sign-in sent by another site's page is refused"}
 
-type crossSiteKey struct{}
-
-// WithCrossSite returns ctx marking its request as sent by a page of
-// another site, as the browser said.
-func WithCrossSite(ctx context.Context) context.Context {
-	return context.WithValue(ctx, crossSiteKey{}, true)
-}
-
-func crossSite(ctx context.Context) bool {
-	cross, _ := ctx.Value(crossSiteKey{}).(bool)
-	return cross
-}
-
 // live reports whether ses is still usable at now.
 func (s *Service) live(ses *Session, now time.Time) bool {
 	return now.Before(ses.ExpiresAt) && now.Before(ses.LastSeenAt.Add(s.sessionIdle))
@@ -103,7 +90,7 @@ func (s *Service) mac(msg string) string {
 // and the session's authenticity token; Unauthenticated for any wrong part,
 // Forbidden for a sign-in another site's page sent.
 func (s *Service) SignIn(ctx context.Context, email, password string) (ses *Session, secret, token string, err error) {
-	if crossSite(ctx) {
+	if callerOf(ctx).CrossSite {
 		return nil, "", "", errCrossSiteSignIn
 	}
 	email = strings.TrimSpace(email) // as MergeIntoMe reads the same pair
@@ -218,7 +205,7 @@ func (s *Service) RenewSession(ctx context.Context) (string, error) {
 	if a.SessionID == 0 {
 		return "", ErrNotFound
 	}
-	if crossSite(ctx) {
+	if callerOf(ctx).CrossSite {
 		return "", errCrossSiteRenewal
 	}
 	var ses *Session

@@ -104,7 +104,7 @@ func (h *Handler) exportUsersCursor(w http.ResponseWriter, r *http.Request) erro
 // service does.
 func include(r *http.Request) domain.Include {
 	var in domain.Include
-	for _, name := range strings.Split(observe.Query(r).Get("include"), ",") {
+	for name := range strings.SplitSeq(observe.Query(r).Get("include"), ",") {
 		switch strings.TrimSpace(name) {
 		case "identities":
 			in.Identities = true
