@@ -7,6 +7,7 @@
 # Builds both commands into $DG_TMP (default /tmp/dg-wrk), seeds a database of
 # that many users, serves it with the render cache (port 18080) and without
 # (18081; DG_PORT moves both), and prints one line per run: requests a second, p99 latency. Then
+# the two shows again, each in turns of one second with its bare handler, and
 # the cached server's memory as top shows it (RSS) and from smaps_rollup.
 set -eu
 users=${1:-10000} rounds=${2:-3} secs=${3:-5}
@@ -61,6 +62,22 @@ one() {
 	printf '%-28s %10s req/s  p99 %-8s %s\n' "$name" "$rate" "$p99" "${errs:+non-2xx $errs}"
 }
 
+# pair NAME BARE_URL URL [ENV...]: the case and its bare handler in turns of
+# one second, $secs turns each, printed as each side's requests a second and
+# their ratio. The machine's speed can drift by a quarter within a minute;
+# turns this short let the drift fall on both alike.
+pair() {
+	name=$1 bare_url=$2 url=$3
+	shift 3
+	ours=0 theirs=0
+	for _ in $(seq "$secs"); do
+		theirs=$((theirs + $(wrk -t1 -c16 -d1s -s "$here/users.lua" "$bare_url" | awk '/requests in/ {print $1}')))
+		ours=$((ours + $(env "$@" wrk -t1 -c16 -d1s -s "$here/users.lua" "$url" | awk '/requests in/ {print $1}')))
+	done
+	awk -v name="$name" -v ours=$ours -v theirs=$theirs -v n="$secs" \
+		'BEGIN {printf "%-28s %10.0f req/s  bare %10.0f req/s  ratio %.2f\n", name, ours / n, theirs / n, ours / theirs}'
+}
+
 # Fill the cache: every user once, through both APIs.
 one warm-v2 http://127.0.0.1:$cached_port DG_PATH=/api/v2/users/%d >/dev/null
 one warm-legacy http://127.0.0.1:$cached_port DG_PATH=/users/%d.xml >/dev/null
@@ -78,6 +95,9 @@ for r in $(seq "$rounds"); do
 	one "bare (page of 100 bytes)" "$(bare v2-page)"
 	one "v2 cursor page of 100" "http://127.0.0.1:$cached_port/api/v2/users?page%5Bsize%5D=100" DG_PATH='/api/v2/users?page%%5Bsize%%5D=100'
 done
+echo "interleaved with the bare handler, $secs turns of 1 s each"
+pair "v2 show" "$(bare v2-show)" http://127.0.0.1:$cached_port DG_PATH=/api/v2/users/%d
+pair "legacy show" "$(bare legacy-show)" http://127.0.0.1:$cached_port DG_PATH=/users/%d.xml
 one refill http://127.0.0.1:$cached_port DG_PATH=/api/v2/users/%d >/dev/null
 echo "cached server (pid $cached) memory, in kB:"
 grep -E "^Vm(RSS|HWM)" "/proc/$cached/status"
