@@ -226,8 +226,7 @@ func (b body) Read(p []byte) (int, error) {
 
 // fromOtherSite reports whether the browser says a page of another origin
 // than the server's (base's) sent the request: by Sec-Fetch-Site or, from
-// browsers without it, by Origin. Clients that are not browsers send neither,
-// and their requests spell out no origin.
+// browsers without it, by Origin. Clients that are not browsers send neither.
 func fromOtherSite(r *http.Request, base func(*http.Request) string) bool {
 	// Read by the canonical keys net/http files them under: Header.Get would
 	// canonicalize the names again on every request.

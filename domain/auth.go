@@ -259,7 +259,7 @@ func (s *Service) principal(ctx context.Context, email, secret string, isToken b
 	now := s.now()
 	client := clientKey(ctx)
 	// The account's key is a digest: worked out only when some failure
-	// counts or a check fails, and kept with a cached credential.
+	// counts, a check fails or a credential is cached, which keeps it.
 	if !s.failures.none(now) {
 		if wait := s.failures.wait(accountKey(email), client, now); wait > 0 {
 			return nil, tooManyRequests(wait, "Too many failed attempts to authenticate")

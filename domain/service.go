@@ -262,7 +262,8 @@ func NewCaller(ctx context.Context, origin Origin) (context.Context, *Caller) {
 }
 
 // SetAuthentication records the outcome of Authenticate or
-// AuthenticateSession.
+// AuthenticateSession. Call it before the context is shared: its readers
+// take no lock.
 func (c *Caller) SetAuthentication(a *Actor, err error) { c.auth = authentication{actor: a, err: err} }
 
 // callerOf returns the caller ctx carries, or the zero one (no origin, not
