@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestListsReadPerTableAsPerUser: a long list completed by completeUsers
@@ -105,11 +106,80 @@ func TestUserReadPlans(t *testing.T) {
 }
 
 // TestMembershipReadPlan pins migration 0019: a user's group memberships
-// come in id order from group_memberships_user, without a sort.
+// come in id order from group_memberships_user, without a sort, and so do
+// those a user is read with, each group by its key.
 func TestMembershipReadPlan(t *testing.T) {
 	db := seededDB(t, 10)
 	plan := explain(t, db, membershipQuery+" WHERE m.user_id = +? ORDER BY m.id", []any{2})
 	if !strings.Contains(plan, "SEARCH m USING INDEX group_memberships_user ") || strings.Contains(plan, "TEMP B-TREE") {
 		t.Errorf("one user's memberships:\n%s", plan)
+	}
+	plan = explain(t, db, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", []any{2})
+	if !strings.Contains(plan, "SEARCH m USING INDEX group_memberships_user ") ||
+		!strings.Contains(plan, "SEARCH g USING INTEGER PRIMARY KEY ") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("the memberships of a user read whole:\n%s", plan)
+	}
+}
+
+// TestUserMembershipsSpelledOut: the memberships a user is read with, from
+// the text membershipsColumn spells them out in, are those the memberships'
+// own query reads, in id order, whatever their groups' names hold.
+func TestUserMembershipsSpelledOut(t *testing.T) {
+	ctx := context.Background()
+	db := seededDB(t, 30)
+	const user = 3 // seeded in no group
+	groups := []domain.Group{
+		{Name: "a,b;c", Description: "12,34;"},
+		{Name: "9", Description: ""},
+		{Name: "Ünïcødé ✓ group", Description: "line one\nline two, \"quoted\"", IsPublic: true},
+	}
+	var ms []domain.GroupMembership
+	err := db.InTx(ctx, func(tx domain.Tx) error {
+		for i := range groups {
+			groups[i].CreatedAt = time.Unix(1_700_000_000+int64(i), 0)
+			groups[i].UpdatedAt = groups[i].CreatedAt
+			if err := tx.InsertGroup(ctx, &groups[i]); err != nil {
+				return err
+			}
+		}
+		// Out of the groups' order, the last one's membership the default.
+		for _, i := range []int{2, 0, 1} {
+			ms = append(ms, domain.GroupMembership{GroupID: groups[i].ID, Default: i == 2})
+		}
+		return tx.ReplaceGroupMemberships(ctx, user, ms, time.Unix(1_700_000_100, 0))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := db.GroupMemberships(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(want) != len(groups) {
+		t.Fatalf("%d memberships stored, want %d", len(want), len(groups))
+	}
+	u, err := db.UserByID(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, u.Groups); diff != "" {
+		t.Errorf("memberships read with the user (-own query +spelled out):\n%s", diff)
+	}
+	if u, err := db.UserByID(ctx, 2); err != nil || u.Groups != nil {
+		t.Errorf("a user in no group: %v, %v", u.Groups, err)
+	}
+}
+
+// TestDecodeMembershipsRefusesMalformed: a text that is not what
+// membershipsColumn makes is an error, never memberships made up.
+func TestDecodeMembershipsRefusesMalformed(t *testing.T) {
+	for _, s := range []string{"", "1,2", "1,2,1,3,4,0,0,1,5,6,3,ab", "1,2,1,3,4,0,0,1,5,6,99,ab0,", "1,2,1,3,4,0,0,1,5,6,1,a0,x", "x,2,1,3,4,0,0,1,5,6,1,a0,;"} {
+		if ms, err := decodeMemberships(7, s); err == nil {
+			t.Errorf("%q: %+v, want an error", s, ms)
+		}
+	}
+	ms, err := decodeMemberships(7, "1,2,1,3,4,0,0,1,5,6,1,a0,")
+	if err != nil || len(ms) != 1 || ms[0].Group.Name != "a" || ms[0].Group.Description != "" || ms[0].UserID != 7 || !ms[0].Default {
+		t.Errorf("a well-formed membership: %+v, %v", ms, err)
 	}
 }
