@@ -34,16 +34,40 @@ func (l userList) appendJSON(b []byte) ([]byte, error) {
 			b = append(b, ',')
 		}
 		var err error
-		if a, ok := u.(jsonAppender); ok {
-			b, err = a.appendJSON(b)
-		} else {
-			b, err = appendReflected(b, u)
-		}
-		if err != nil {
+		if b, err = appendUser(b, u); err != nil {
 			return nil, err
 		}
 	}
 	return append(b, ']'), nil
+}
+
+// endUserWithToken is an end user's own shape at /users/me: the end user's
+// fields, then the authenticity token. It writes itself, as what embeds an
+// appender would otherwise write only the embedded fields.
+type endUserWithToken struct {
+	*endUserJSON
+	AuthenticityToken string `json:"authenticity_token"`
+}
+
+func (u endUserWithToken) appendJSON(b []byte) ([]byte, error) {
+	b, err := u.appendFields(append(b, '{'))
+	b = appendString(append(b, `,"authenticity_token":`...), u.AuthenticityToken)
+	return append(b, '}'), err
+}
+
+// appendJSON writes {"user": ...}, the user by its own appender.
+func (body userBody) appendJSON(b []byte) ([]byte, error) {
+	b, err := appendUser(append(b, `{"user":`...), body.User)
+	return append(b, '}'), err
+}
+
+// appendUser writes a shape h.user built: by its appender, or by
+// reflection for a shape without one.
+func appendUser(b []byte, u any) ([]byte, error) {
+	if a, ok := u.(jsonAppender); ok {
+		return a.appendJSON(b)
+	}
+	return appendReflected(b, u)
 }
 
 func (u *endUserJSON) appendJSON(b []byte) ([]byte, error) {

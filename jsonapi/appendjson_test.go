@@ -27,6 +27,32 @@ func TestUserAppendersMatchReflection(t *testing.T) {
 		if got.String() != want.String() {
 			t.Errorf("%q:\n got %s\nwant %s", s, got.String(), want.String())
 		}
+		// The single-user bodies, against the same shapes as plain structs,
+		// which encoding/json reflects on.
+		type reflectedBody struct {
+			User any `json:"user"`
+		}
+		type reflectedMe struct {
+			*endUserJSON
+			AuthenticityToken string `json:"authenticity_token"`
+		}
+		for _, u := range []any{full, pub, endUserWithToken{pub, s}} {
+			reflected := u
+			if me, ok := u.(endUserWithToken); ok {
+				reflected = reflectedMe(me)
+			}
+			want.Reset()
+			if err := encodeJSON(&want, reflectedBody{reflected}); err != nil {
+				t.Fatal(err)
+			}
+			body, err := renderJSON(userBody{u})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(body) != want.String() {
+				t.Errorf("%q, %T in a user body:\n got %s\nwant %s", s, u, body, want.String())
+			}
+		}
 	}
 }
 

@@ -151,10 +151,7 @@ func (h *Handler) me(w http.ResponseWriter, r *http.Request) error {
 	case *userJSON:
 		v.AuthenticityToken = token
 	case *endUserJSON: // end users get the token too: help center pages send it as X-CSRF-Token
-		body = struct {
-			*endUserJSON
-			AuthenticityToken string `json:"authenticity_token"`
-		}{v, token}
+		body = endUserWithToken{v, token}
 	}
 	writeJSON(w, http.StatusOK, userBody{body})
 	return nil
