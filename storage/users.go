@@ -340,8 +340,11 @@ func (r reader) UserRecord(ctx context.Context, id int64) (*domain.User, error) 
 	return r.oneUser(ctx, "SELECT "+userColumns+" FROM users u WHERE u.id = ?", id)
 }
 
+// oneUser reads a user by its key. Its context's cancellation is dropped:
+// the read takes microseconds, and database/sql would start a goroutine to
+// watch a cancellable context for each query.
 func (r reader) oneUser(ctx context.Context, query string, id int64) (*domain.User, error) {
-	us, err := r.queryUser(ctx, query, id)
+	us, err := r.queryUser(context.WithoutCancel(ctx), query, id)
 	if err != nil {
 		return nil, err
 	}
