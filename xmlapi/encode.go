@@ -27,21 +27,41 @@ func (b *xmlWriter) indent() {
 
 func (b *xmlWriter) open(tag string) {
 	b.indent()
-	b.WriteString("<" + tag + ">\n")
+	b.tag("<", tag, ">\n")
 	b.depth++
 }
 
 func (b *xmlWriter) close(tag string) {
 	b.depth--
 	b.indent()
-	b.WriteString("</" + tag + ">\n")
+	b.tag("</", tag, ">\n")
 }
 
 func (b *xmlWriter) elem(tag, text string) {
 	b.indent()
-	b.WriteString("<" + tag + ">")
-	xml.EscapeText(b, []byte(text))
-	b.WriteString("</" + tag + ">\n")
+	b.tag("<", tag, ">")
+	b.text(text)
+	b.tag("</", tag, ">\n")
+}
+
+// tag writes a tag piece by piece: joining the pieces first would allocate.
+func (b *xmlWriter) tag(before, name, after string) {
+	b.WriteString(before)
+	b.WriteString(name)
+	b.WriteString(after)
+}
+
+// text writes s escaped as xml.EscapeText escapes it, which takes bytes:
+// most texts (ids, times, flags, plain names) need no escaping, and go out
+// without a copy.
+func (b *xmlWriter) text(s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\'' || c == '&' || c == '<' || c == '>' {
+			xml.EscapeText(b, []byte(s))
+			return
+		}
+	}
+	b.WriteString(s)
 }
 
 func (b *xmlWriter) send(w http.ResponseWriter, code int) {
