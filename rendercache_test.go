@@ -478,7 +478,7 @@ func TestRenderCacheNarrow(t *testing.T) {
 	rendered := func() []string {
 		var fresh []string
 		for _, name := range names {
-			_, err := f.s.svc.RenderedUser(ctx, f.ids[name], "narrow", func(u *domain.User) ([]byte, error) {
+			_, err := f.s.svc.RenderedUser(ctx, f.ids[name], domain.RenderVariant{API: "narrow"}, func(u *domain.User) ([]byte, error) {
 				fresh = append(fresh, name)
 				return []byte(u.Name), nil
 			})

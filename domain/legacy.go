@@ -55,15 +55,20 @@ func LegacyOperationOf(method, route string, query url.Values) (LegacyOperation,
 // Name is how journals and reports name the operation.
 func (op LegacyOperation) Name() string { return op.name }
 
-// SuccessorPath is the v2 path that does what one legacy request did: id is
-// the request's user id, query its search text (its outer spaces aside).
-func (op LegacyOperation) SuccessorPath(id, query string) string {
+// AppendSuccessorPath appends the v2 path that does what one legacy request
+// did: id is the request's user id, query its search text (its outer spaces
+// aside). An append, since every legacy response names it in its Link.
+func (op LegacyOperation) AppendSuccessorPath(dst []byte, id, query string) []byte {
 	_, p, _ := strings.Cut(op.V2, " ")
-	p = strings.ReplaceAll(p, "{id}", id)
-	if op.Search {
-		p += url.QueryEscape(strings.TrimSpace(query))
+	before, after, hasID := strings.Cut(p, "{id}")
+	dst = append(dst, before...)
+	if hasID {
+		dst = append(append(dst, id...), after...)
 	}
-	return p
+	if op.Search {
+		dst = append(dst, url.QueryEscape(strings.TrimSpace(query))...)
+	}
+	return dst
 }
 
 // LegacyPolicy is what deskgate tells legacy clients about the API's end.

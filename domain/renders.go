@@ -3,7 +3,6 @@ package domain
 import (
 	"container/list"
 	"context"
-	"strconv"
 	"sync"
 )
 
@@ -25,12 +24,33 @@ type renders struct {
 
 	mu    sync.Mutex
 	size  int
-	byKey map[string]*list.Element
+	byKey map[renderKey]*list.Element
 	lru   list.List // of *rendering, most recently used first
 }
 
+// RenderVariant names everything besides the user that a rendering's bytes
+// depend on; each front end fills in the fields its bytes vary by and
+// leaves the others empty. A comparable struct rather than a string joined
+// per request: a lookup then allocates nothing.
+type RenderVariant struct {
+	API  string // "v2", "legacy"
+	View string // what the caller may see of the user ("agent", "end-user")
+	Base string // the origin of the URLs in the body
+	Year int    // for bodies that depend on the year (time zone offsets)
+}
+
+type renderKey struct {
+	variant RenderVariant
+	id      int64
+}
+
+// size is what the key counts against the cache's budget.
+func (k renderKey) size() int {
+	return len(k.variant.API) + len(k.variant.View) + len(k.variant.Base) + 16
+}
+
 type rendering struct {
-	key    string
+	key    renderKey
 	body   []byte
 	readAt uint64 // the write log's number before the user was read
 }
@@ -43,11 +63,11 @@ func newRenders(max int) *renders {
 	if max == 0 {
 		max = DefaultRenderCache
 	}
-	return &renders{max: max, byKey: map[string]*list.Element{}}
+	return &renders{max: max, byKey: map[renderKey]*list.Element{}}
 }
 
 // get returns the bytes under key and the number they were read at.
-func (c *renders) get(key string) ([]byte, uint64, bool) {
+func (c *renders) get(key renderKey) ([]byte, uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byKey[key]
@@ -61,7 +81,7 @@ func (c *renders) get(key string) ([]byte, uint64, bool) {
 
 // put keeps body under key as read at readAt, unless what the key holds was
 // read later (a concurrent miss rendered it first, or fresher).
-func (c *renders) put(key string, body []byte, readAt uint64) {
+func (c *renders) put(key renderKey, body []byte, readAt uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byKey[key]; ok {
@@ -70,7 +90,7 @@ func (c *renders) put(key string, body []byte, readAt uint64) {
 		}
 		c.remove(e)
 	}
-	n := len(key) + len(body)
+	n := key.size() + len(body)
 	if n > c.max {
 		return
 	}
@@ -84,16 +104,15 @@ func (c *renders) put(key string, body []byte, readAt uint64) {
 func (c *renders) remove(e *list.Element) {
 	old := c.lru.Remove(e).(*rendering)
 	delete(c.byKey, old.key)
-	c.size -= len(old.key) + len(old.body)
+	c.size -= old.key.size() + len(old.body)
 }
 
 // RenderedUser returns the user id rendered by render, as the actor in ctx
-// may see it. variant names everything besides the user that the bytes
-// depend on (the protocol, the caller's view, the base URL, ...): renderings
-// under the same variant and id must be the same bytes. The permission
+// may see it. Renderings under the same variant and id must be the same
+// bytes. The permission
 // check runs first on every call, as in User; render runs only when no
 // rendering is at hand that no write recorded since has made stale.
-func (s *Service) RenderedUser(ctx context.Context, id int64, variant string, render func(*User) ([]byte, error)) ([]byte, error) {
+func (s *Service) RenderedUser(ctx context.Context, id int64, variant RenderVariant, render func(*User) ([]byte, error)) ([]byte, error) {
 	a, err := actor(ctx)
 	if err != nil {
 		return nil, err
@@ -105,7 +124,7 @@ func (s *Service) RenderedUser(ctx context.Context, id int64, variant string, re
 	// point records a greater one, so whatever this call reads is stale
 	// once that write has answered.
 	readAt := s.writes.now()
-	key := variant + "\x00" + strconv.FormatInt(id, 10)
+	key := renderKey{variant, id}
 	if s.renders != nil {
 		if body, at, ok := s.renders.get(key); ok && s.writes.fresh(id, at) {
 			return body, nil

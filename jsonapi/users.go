@@ -23,7 +23,7 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) error {
 	if domain.ActorFrom(r.Context()).SeesAgentFields() {
 		view = "agent"
 	}
-	body, err := h.svc.RenderedUser(r.Context(), id, "v2\x00"+view+"\x00"+h.base(r), func(u *domain.User) ([]byte, error) {
+	body, err := h.svc.RenderedUser(r.Context(), id, domain.RenderVariant{API: "v2", View: view, Base: h.base(r)}, func(u *domain.User) ([]byte, error) {
 		return renderJSON(userBody{h.user(r, u)})
 	})
 	if err != nil {

@@ -154,7 +154,7 @@ func Requests(router http.Handler, c Config) http.Handler {
 }
 
 // report logs, counts and records an API request answered with status.
-func (c Config) report(r *http.Request, cp *capture, status int, took time.Duration, arrived time.Time) {
+func (c Config) report(r *http.Request, cp *capture, status int, answered time.Time, took time.Duration, arrived time.Time) {
 	route := cp.template()
 	protocol := protocolOf(route, r.URL.Path)
 	if protocol == "" {
@@ -193,7 +193,7 @@ func (c Config) report(r *http.Request, cp *capture, status int, took time.Durat
 		}
 		// A record of its own rather than Logger.LogAttrs, which looks up
 		// its caller's program counter for a source the line never shows.
-		line := slog.NewRecord(time.Now(), slog.LevelInfo, "request", 0)
+		line := slog.NewRecord(answered, slog.LevelInfo, "request", 0)
 		line.AddAttrs(attrs...)
 		line.AddAttrs(slog.Int("status", rec.Status), slog.Duration("duration", rec.Duration),
 			slog.Int64("user_id", rec.UserID), slog.String("credential", rec.Credential.String()))
@@ -372,7 +372,8 @@ func (w *answerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 func (w *answerWriter) answered(status int) {
 	if !w.done {
 		w.done = true
-		w.cfg.report(w.r, &w.cp, status, time.Since(w.start), w.arrived)
+		now := time.Now() // the request line's time too: one clock read
+		w.cfg.report(w.r, &w.cp, status, now, now.Sub(w.start), w.arrived)
 	}
 }
 

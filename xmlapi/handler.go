@@ -82,10 +82,17 @@ func (h *Handler) deprecation(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return nil
 	}
-	successor := h.base(r) + op.SuccessorPath(mux.Vars(r)["id"], q.Get("query"))
-	hd.Set("Link", "<"+successor+`>; rel="successor-version"`)
-	return h.svc.CheckLegacy(op.Method, successor)
+	var spelled [160]byte // on the stack: a link this long costs one allocation, its string
+	link := append(spelled[:0], '<')
+	link = append(link, h.base(r)...)
+	link = op.AppendSuccessorPath(link, mux.Vars(r)["id"], q.Get("query"))
+	link = append(link, successorRel...)
+	value := string(link)
+	hd["Link"] = []string{value}
+	return h.svc.CheckLegacy(op.Method, value[1:len(value)-len(successorRel)])
 }
+
+const successorRel = `>; rel="successor-version"`
 
 // pathID reads the {id} of the route; the route admits digits only.
 func pathID(r *http.Request) (int64, error) {
@@ -104,7 +111,7 @@ func (h *Handler) showUser(w http.ResponseWriter, r *http.Request) error {
 	// The body depends on the year besides the user: a zone shows the
 	// standard offset of the current year.
 	now := h.svc.Now()
-	body, err := h.svc.RenderedUser(r.Context(), id, "legacy\x00"+strconv.Itoa(now.Year()), func(u *domain.User) ([]byte, error) {
+	body, err := h.svc.RenderedUser(r.Context(), id, domain.RenderVariant{API: "legacy", Year: now.Year()}, func(u *domain.User) ([]byte, error) {
 		return renderUser(u, now), nil
 	})
 	if err != nil {
