@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/observe"
 	"github.com/gorilla/mux"
 )
 
@@ -148,7 +149,7 @@ var jsonType = []string{"application/json; charset=utf-8"}
 func sendJSON(w http.ResponseWriter, code int, body []byte) {
 	hd := w.Header()
 	hd["Content-Type"] = jsonType
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	observe.SetContentLength(hd, len(body))
 	w.WriteHeader(code)
 	w.Write(body)
 }

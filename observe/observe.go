@@ -397,3 +397,17 @@ func (h logHandler) WithAttrs(as []slog.Attr) slog.Handler {
 	return logHandler{h.Handler.WithAttrs(as)}
 }
 func (h logHandler) WithGroup(name string) slog.Handler { return logHandler{h.Handler.WithGroup(name)} }
+
+// heldWhole is how much of a body net/http holds before it starts sending
+// (its bufferBeforeChunkingSize).
+const heldWhole = 2048
+
+// SetContentLength sets Content-Length for a body of n bytes written whole,
+// unless net/http works it out itself: it does, without allocating, for a
+// body it still holds whole when the handler returns. A longer body without
+// the header would go out chunked.
+func SetContentLength(h http.Header, n int) {
+	if n > heldWhole {
+		h["Content-Length"] = []string{strconv.Itoa(n)}
+	}
+}

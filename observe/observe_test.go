@@ -1,8 +1,11 @@
 package observe
 
 import (
+	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -67,5 +70,28 @@ func TestRequestsRecordOnce(t *testing.T) {
 				t.Errorf("recorded %+v, want one legacy request with status %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// Every body written whole goes out with its length, whether net/http or
+// SetContentLength spells it, and none goes out chunked.
+func TestSetContentLength(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		SetContentLength(w.Header(), n)
+		w.WriteHeader(http.StatusOK)
+		w.Write(bytes.Repeat([]byte("x"), n))
+	}))
+	defer srv.Close()
+	for _, n := range []int{0, 10, heldWhole, heldWhole + 1, 100_000} {
+		res, err := srv.Client().Get(srv.URL + "?n=" + strconv.Itoa(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.ContentLength != int64(n) || len(res.TransferEncoding) != 0 || len(body) != n {
+			t.Errorf("%d bytes: Content-Length %d, Transfer-Encoding %v, %d bytes read", n, res.ContentLength, res.TransferEncoding, len(body))
+		}
 	}
 }

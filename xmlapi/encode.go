@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/observe"
 )
 
 // xmlWriter writes the legacy API's indented XML. The documents are small
@@ -77,7 +78,7 @@ var xmlType = []string{"application/xml; charset=utf-8"}
 func writeXML(w http.ResponseWriter, code int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = xmlType
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	observe.SetContentLength(h, len(body))
 	w.WriteHeader(code)
 	w.Write(body)
 }
