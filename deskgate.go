@@ -192,7 +192,9 @@ const MaxBody = 1 << 20
 // behind a reverse proxy every client counts as the proxy's address.
 func authenticate(svc *domain.Service, base func(*http.Request) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = body{http.MaxBytesReader(w, r.Body, MaxBody)}
+		if r.Body != http.NoBody { // what net/http gives a request without one, most of them
+			r.Body = body{http.MaxBytesReader(w, r.Body, MaxBody)}
+		}
 		var origin domain.Origin
 		origin.Client, _, _ = net.SplitHostPort(r.RemoteAddr)
 		origin.CrossSite = fromOtherSite(r, base)
