@@ -109,9 +109,9 @@ func (c *renders) remove(e *list.Element) {
 
 // RenderedUser returns the user id rendered by render, as the actor in ctx
 // may see it. Renderings under the same variant and id must be the same
-// bytes. The permission
-// check runs first on every call, as in User; render runs only when no
-// rendering is at hand that no write recorded since has made stale.
+// bytes. The permission check runs first on every call, as in User; render
+// runs only when no rendering is at hand that no write recorded since has
+// made stale.
 func (s *Service) RenderedUser(ctx context.Context, id int64, variant RenderVariant, render func(*User) ([]byte, error)) ([]byte, error) {
 	a, err := actor(ctx)
 	if err != nil {
