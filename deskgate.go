@@ -90,7 +90,7 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	}
 	r.NotFoundHandler = byProtocol(v2.NotFound, legacy.NotFound, http.NotFound)
 	r.MethodNotAllowedHandler = withAllow(r, byProtocol(v2.MethodNotAllowed, legacy.MethodNotAllowed, plain405))
-	var h http.Handler = r
+	var h http.Handler = observe.Dispatch(r)
 	observed := observe.Config{Log: log, Metrics: opts.Metrics, Now: svc.Now}
 	if opts.Journal != nil {
 		observed.Sinks = append(observed.Sinks, observe.Journaled(opts.Journal))

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/deskgate/deskgate/domain"
-	"github.com/gorilla/mux"
+	"github.com/deskgate/deskgate/observe"
 )
 
 // status is the only place the v2 API picks a status for an error.
@@ -64,7 +64,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	e := domain.AsError(err)
 	code, ok := status[e.Kind]
 	if !ok {
-		route, _ := mux.CurrentRoute(r).GetPathTemplate() // the template: no ids in the log
+		route, _ := observe.CurrentRoute(r).GetPathTemplate() // the template: no ids in the log
 		h.log.ErrorContext(r.Context(), "v2 request failed", "method", r.Method, "route", route, "err", err)
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "InternalError", Description: "Something went wrong on our side; the request may be retried"})
 		return
@@ -105,7 +105,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 // request whose session cookie has run out gets it: their pages show their
 // own refusal and send the user to sign in again.
 func challenges(r *http.Request) bool {
-	if mux.CurrentRoute(r).GetName() == loginRoute {
+	if observe.CurrentRoute(r).GetName() == loginRoute {
 		return false
 	}
 	_, err := r.Cookie(SessionCookie)

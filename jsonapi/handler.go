@@ -12,7 +12,6 @@ import (
 
 	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/observe"
-	"github.com/gorilla/mux"
 )
 
 // Handler serves the v2 API from the domain service.
@@ -66,7 +65,7 @@ func (h *Handler) adapt(class domain.RequestClass, f handlerFunc) http.Handler {
 
 // pathID reads a numeric route variable; the routes admit digits only.
 func pathID(r *http.Request, name string) (int64, error) {
-	id, err := strconv.ParseInt(mux.Vars(r)[name], 10, 64)
+	id, err := strconv.ParseInt(observe.Vars(r)[name], 10, 64)
 	if err != nil || id < 1 {
 		return 0, &domain.Error{Kind: domain.BadRequest, Code: "InvalidParameter", Msg: name + " must be a whole number from 1 to 9223372036854775807"}
 	}

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/deskgate/deskgate/domain"
-	"github.com/gorilla/mux"
+	"github.com/deskgate/deskgate/observe"
 )
 
 // bulkUserInput is one element of a "users" array: a user, and for
@@ -146,7 +146,7 @@ func (h *Handler) createOrUpdateUser(w http.ResponseWriter, r *http.Request) err
 }
 
 func (h *Handler) showJobStatus(w http.ResponseWriter, r *http.Request) error {
-	j, err := h.svc.Job(r.Context(), mux.Vars(r)["job_id"])
+	j, err := h.svc.Job(r.Context(), observe.Vars(r)["job_id"])
 	if err != nil {
 		return err
 	}

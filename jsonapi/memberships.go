@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/deskgate/deskgate/domain"
-	"github.com/gorilla/mux"
+	"github.com/deskgate/deskgate/observe"
 )
 
 // Group and organization memberships and identities, the records listed
@@ -137,7 +137,7 @@ func readMembership(r *http.Request, key string) (userID int64, in membershipInp
 	if err := decode(r, key, &in); err != nil {
 		return 0, in, err
 	}
-	if _, ok := mux.Vars(r)["user_id"]; ok {
+	if _, ok := observe.Vars(r)["user_id"]; ok {
 		userID, err = pathID(r, "user_id")
 		return userID, in, err
 	}

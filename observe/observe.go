@@ -69,8 +69,10 @@ type Config struct {
 // matched route only to the handlers below it.
 type capture struct {
 	id       string
-	idHeader [1]string // X-Request-Id's value: the header set without a slice of its own
-	route    *matched  // nil when no route matched
+	idHeader [1]string         // X-Request-Id's value: the header set without a slice of its own
+	route    *matched          // nil when no route matched
+	muxRoute *mux.Route        // the route Dispatch matched, nil when mux served the request
+	vars     map[string]string // muxRoute's variables
 	actor    *domain.Actor
 	inFlight *InFlight // counting this request until release; nil when not
 }
@@ -101,6 +103,20 @@ func (cp *capture) template() string {
 }
 
 type captureKey struct{}
+
+// captureContext is the request's context with its capture: a context type
+// of its own, so that it can live in the answerWriter's allocation.
+type captureContext struct {
+	context.Context
+	cp *capture
+}
+
+func (c *captureContext) Value(key any) any {
+	if key == (captureKey{}) {
+		return c.cp
+	}
+	return c.Context.Value(key)
+}
 
 // RequestID returns the id of the request ctx belongs to, or "".
 func RequestID(ctx context.Context) string {
@@ -135,7 +151,8 @@ func Requests(router http.Handler, c Config) http.Handler {
 		defer cp.release()
 		cp.idHeader[0] = cp.id
 		w.Header()["X-Request-Id"] = cp.idHeader[:]
-		r = r.WithContext(context.WithValue(r.Context(), captureKey{}, cp))
+		aw.ctx = captureContext{Context: r.Context(), cp: cp}
+		r = r.WithContext(&aw.ctx)
 		aw.r = r
 		returned := false
 		defer func() {
@@ -257,7 +274,7 @@ func Template(r *http.Request) string {
 	if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil && cp.route != nil {
 		return cp.route.template
 	}
-	return routeTemplate(mux.CurrentRoute(r))
+	return routeTemplate(CurrentRoute(r))
 }
 
 // routeTemplate is route's path template with the variables' patterns left
@@ -341,10 +358,11 @@ func truncate(s string, n int) string {
 
 // answerWriter reports the request once, with the status it is answered
 // with, just before that status goes out. It holds the request's capture
-// too: one allocation a request for both.
+// and the context carrying it too: one allocation a request for all three.
 type answerWriter struct {
 	http.ResponseWriter
 	cp      capture
+	ctx     captureContext
 	cfg     *Config
 	r       *http.Request
 	start   time.Time // for the duration

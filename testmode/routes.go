@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/observe"
 	"github.com/gorilla/mux"
 )
 
@@ -102,7 +103,7 @@ func (c *Controller) handleSnapshots(w http.ResponseWriter, _ *http.Request) err
 }
 
 func (c *Controller) handleSnapshot(w http.ResponseWriter, r *http.Request) error {
-	if err := c.Snapshot(r.Context(), mux.Vars(r)["name"]); err != nil {
+	if err := c.Snapshot(r.Context(), observe.Vars(r)["name"]); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, snapshotsJSON{c.store.Snapshots()})
@@ -110,7 +111,7 @@ func (c *Controller) handleSnapshot(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (c *Controller) handleRestore(w http.ResponseWriter, r *http.Request) error {
-	if err := c.Restore(r.Context(), mux.Vars(r)["name"]); err != nil {
+	if err := c.Restore(r.Context(), observe.Vars(r)["name"]); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -6,7 +6,7 @@ import (
 	"strconv"
 
 	"github.com/deskgate/deskgate/domain"
-	"github.com/gorilla/mux"
+	"github.com/deskgate/deskgate/observe"
 )
 
 // status is the only place the legacy API picks a status for an error.
@@ -39,7 +39,7 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	e := domain.AsError(err)
 	code, ok := status[e.Kind]
 	if !ok {
-		route, _ := mux.CurrentRoute(r).GetPathTemplate() // the template: no ids in the log
+		route, _ := observe.CurrentRoute(r).GetPathTemplate() // the template: no ids in the log
 		h.log.ErrorContext(r.Context(), "legacy request failed", "method", r.Method, "route", route, "err", err)
 		writeErrors(w, http.StatusInternalServerError, "Something went wrong on our side; the request may be retried.")
 		return

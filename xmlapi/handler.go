@@ -85,7 +85,7 @@ func (h *Handler) deprecation(w http.ResponseWriter, r *http.Request) error {
 	var spelled [160]byte // on the stack: a link this long costs one allocation, its string
 	link := append(spelled[:0], '<')
 	link = append(link, h.base(r)...)
-	link = op.AppendSuccessorPath(link, mux.Vars(r)["id"], q.Get("query"))
+	link = op.AppendSuccessorPath(link, observe.Vars(r)["id"], q.Get("query"))
 	link = append(link, successorRel...)
 	value := string(link)
 	hd["Link"] = []string{value}
@@ -96,7 +96,7 @@ const successorRel = `>; rel="successor-version"`
 
 // pathID reads the {id} of the route; the route admits digits only.
 func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	id, err := strconv.ParseInt(observe.Vars(r)["id"], 10, 64)
 	if err != nil || id < 1 {
 		return 0, domain.ErrNotFound // too large to be any user's id
 	}
