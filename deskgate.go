@@ -198,7 +198,15 @@ func authenticate(svc *domain.Service, base func(*http.Request) string, next htt
 		var origin domain.Origin
 		origin.Client, _, _ = net.SplitHostPort(r.RemoteAddr)
 		origin.CrossSite = fromOtherSite(r, base)
-		ctx, caller := domain.NewCaller(r.Context(), origin)
+		var caller *domain.Caller
+		if slot := observe.CallerSlot(r.Context()); slot != nil {
+			caller = slot.Fill(origin) // the request's own context then answers for it
+		} else {
+			var ctx context.Context
+			ctx, caller = domain.NewCaller(r.Context(), origin)
+			r = r.WithContext(ctx)
+		}
+		ctx := r.Context()
 		if user, pass, ok := r.BasicAuth(); ok {
 			caller.SetAuthentication(svc.Authenticate(ctx, user, pass))
 		} else if c, err := r.Cookie(jsonapi.SessionCookie); err == nil {
@@ -208,7 +216,7 @@ func authenticate(svc *domain.Service, base func(*http.Request) string, next htt
 				StateChanging: !safeMethod(r.Method),
 			}))
 		}
-		next.ServeHTTP(w, r.WithContext(ctx)) // one copy of the request, not one a value
+		next.ServeHTTP(w, r)
 	})
 }
 

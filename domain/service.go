@@ -261,6 +261,31 @@ func NewCaller(ctx context.Context, origin Origin) (context.Context, *Caller) {
 	return context.WithValue(ctx, callerKey{}, c), c
 }
 
+// CallerSlot holds a request's Caller in a context value the front end
+// makes for the request anyway, so that the request is not copied again
+// for the context NewCaller makes. A context holding the slot answers
+// Value by it first.
+type CallerSlot struct {
+	caller Caller
+	filled bool
+}
+
+// Fill makes the slot's caller one of origin and returns it, for
+// SetAuthentication. From then on the slot answers for the caller.
+func (s *CallerSlot) Fill(origin Origin) *Caller {
+	s.caller, s.filled = Caller{Origin: origin}, true
+	return &s.caller
+}
+
+// Value is what the slot answers a context's Value for key: the caller,
+// once filled; ok is false when the context should ask its parent.
+func (s *CallerSlot) Value(key any) (v any, ok bool) {
+	if s.filled && key == (callerKey{}) {
+		return &s.caller, true
+	}
+	return nil, false
+}
+
 // SetAuthentication records the outcome of Authenticate or
 // AuthenticateSession. Call it before the context is shared: its readers
 // take no lock.

@@ -75,6 +75,7 @@ type capture struct {
 	vars     map[string]string // muxRoute's variables
 	actor    *domain.Actor
 	inFlight *InFlight // counting this request until release; nil when not
+	caller   domain.CallerSlot
 }
 
 // release stops counting the request in flight, once: when it is answered,
@@ -115,7 +116,19 @@ func (c *captureContext) Value(key any) any {
 	if key == (captureKey{}) {
 		return c.cp
 	}
+	if v, ok := c.cp.caller.Value(key); ok {
+		return v
+	}
 	return c.Context.Value(key)
+}
+
+// CallerSlot is where the request ctx belongs to keeps its domain.Caller,
+// nil outside Requests.
+func CallerSlot(ctx context.Context) *domain.CallerSlot {
+	if cp, _ := ctx.Value(captureKey{}).(*capture); cp != nil {
+		return &cp.caller
+	}
+	return nil
 }
 
 // RequestID returns the id of the request ctx belongs to, or "".
