@@ -66,6 +66,7 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	}
 	r := mux.NewRouter()
 	legacy, v2 := xmlapi.New(svc, base, log), jsonapi.New(svc, base, log, opts.EventKeepAlive)
+	v2.ShowUserRoute(r) // routes are tried in order: the shows first, the legacy API's first of its own
 	legacy.Routes(r)
 	v2.Routes(r)
 	// After the APIs, whose requests are the many: routes are tried in order.

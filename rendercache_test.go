@@ -285,8 +285,10 @@ func (f *cacheFixture) compareReads(t *testing.T, when string) {
 // rendering stale through Service.StoreReplaced.)
 func apiRouter() *mux.Router {
 	r := mux.NewRouter()
+	v2 := jsonapi.New(nil, nil, nil, 0)
+	v2.ShowUserRoute(r)
 	xmlapi.New(nil, nil, nil).Routes(r)
-	jsonapi.New(nil, nil, nil, 0).Routes(r)
+	v2.Routes(r)
 	return r
 }
 

@@ -16,13 +16,14 @@ import (
 func Dispatch(router *mux.Router) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cp, _ := r.Context().Value(captureKey{}).(*capture)
-		var match mux.RouteMatch
-		if cp == nil || !clean(r.URL.Path) || !router.Match(r, &match) || match.MatchErr != nil || match.Handler == nil {
+		if cp == nil || !clean(r.URL.Path) || !router.Match(r, &cp.match) || cp.match.MatchErr != nil || cp.match.Handler == nil {
+			if cp != nil {
+				cp.match = mux.RouteMatch{} // what a failed match left is not a route's
+			}
 			router.ServeHTTP(w, r)
 			return
 		}
-		cp.muxRoute, cp.vars = match.Route, match.Vars
-		match.Handler.ServeHTTP(w, r)
+		cp.match.Handler.ServeHTTP(w, r)
 	})
 }
 
@@ -36,16 +37,16 @@ func clean(path string) bool {
 
 // Vars are the variables of the route r matched, as mux.Vars gives them.
 func Vars(r *http.Request) map[string]string {
-	if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil && cp.vars != nil {
-		return cp.vars
+	if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil && cp.match.Route != nil {
+		return cp.match.Vars
 	}
 	return mux.Vars(r)
 }
 
 // CurrentRoute is the route r matched, as mux.CurrentRoute gives it.
 func CurrentRoute(r *http.Request) *mux.Route {
-	if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil && cp.muxRoute != nil {
-		return cp.muxRoute
+	if cp, _ := r.Context().Value(captureKey{}).(*capture); cp != nil && cp.match.Route != nil {
+		return cp.match.Route
 	}
 	return mux.CurrentRoute(r)
 }

@@ -69,10 +69,9 @@ type Config struct {
 // matched route only to the handlers below it.
 type capture struct {
 	id       string
-	idHeader [1]string         // X-Request-Id's value: the header set without a slice of its own
-	route    *matched          // nil when no route matched
-	muxRoute *mux.Route        // the route Dispatch matched, nil when mux served the request
-	vars     map[string]string // muxRoute's variables
+	idHeader [1]string      // X-Request-Id's value: the header set without a slice of its own
+	route    *matched       // nil when no route matched
+	match    mux.RouteMatch // what Dispatch matched; no Route when mux served the request
 	actor    *domain.Actor
 	inFlight *InFlight // counting this request until release; nil when not
 	caller   domain.CallerSlot
