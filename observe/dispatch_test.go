@@ -1,11 +1,13 @@
 package observe
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
+	"github.com/deskgate/deskgate/domain"
 	"github.com/google/go-cmp/cmp"
 	"github.com/gorilla/mux"
 )
@@ -75,5 +77,26 @@ func TestDispatch(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s %s: Dispatch answers otherwise than mux (-mux +Dispatch):\n%s", tc.method, tc.path, diff)
 		}
+	}
+}
+
+// TestCallerSlot: the caller filled into a request's slot is the one its
+// context and every context made from it carry; outside Requests there is
+// no slot.
+func TestCallerSlot(t *testing.T) {
+	if slot := CallerSlot(context.Background()); slot != nil {
+		t.Fatal("a slot outside Requests")
+	}
+	actor := &domain.Actor{ID: 7, Role: domain.Agent}
+	var before, after, derived *domain.Actor
+	h := Requests(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		before = domain.ActorFrom(r.Context())
+		CallerSlot(r.Context()).Fill(domain.Origin{Client: "192.0.2.1"}).SetAuthentication(actor, nil)
+		after = domain.ActorFrom(r.Context())
+		derived = domain.ActorFrom(context.WithValue(r.Context(), struct{}{}, 1))
+	}), Config{})
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/7.xml", nil))
+	if before != nil || after != actor || derived != actor {
+		t.Errorf("actor before the slot is filled %v, after %v, in a derived context %v; want nil, %v, %v", before, after, derived, actor, actor)
 	}
 }
