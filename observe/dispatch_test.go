@@ -80,6 +80,8 @@ func TestDispatch(t *testing.T) {
 	}
 }
 
+type otherKey struct{}
+
 // TestCallerSlot: the caller filled into a request's slot is the one its
 // context and every context made from it carry; outside Requests there is
 // no slot.
@@ -93,7 +95,7 @@ func TestCallerSlot(t *testing.T) {
 		before = domain.ActorFrom(r.Context())
 		CallerSlot(r.Context()).Fill(domain.Origin{Client: "192.0.2.1"}).SetAuthentication(actor, nil)
 		after = domain.ActorFrom(r.Context())
-		derived = domain.ActorFrom(context.WithValue(r.Context(), struct{}{}, 1))
+		derived = domain.ActorFrom(context.WithValue(r.Context(), otherKey{}, 1))
 	}), Config{})
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/users/7.xml", nil))
 	if before != nil || after != actor || derived != actor {
