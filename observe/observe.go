@@ -398,13 +398,38 @@ func (w *answerWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
-// answered reports the request with status, the first time only.
+// answered reports the request with status, the first time only, and
+// dates an answer that goes out.
 func (w *answerWriter) answered(status int) {
 	if !w.done {
 		w.done = true
-		now := time.Now() // the request line's time too: one clock read
+		now := time.Now() // the request line's and the Date header's time too: one clock read
+		if h := w.Header(); status != 0 && h["Date"] == nil {
+			h["Date"] = dates.at(now)
+		}
 		w.cfg.report(w.r, &w.cp, status, now, now.Sub(w.start), w.arrived)
 	}
+}
+
+// dates spells the Date header once a second, where net/http spells it
+// for every answer it is not given one: that was 1.5 % of a cached show's
+// CPU.
+var dates dateCache
+
+type dateCache struct{ last atomic.Pointer[date] }
+
+type date struct {
+	second int64
+	value  []string // shared by every answer of that second, as net/http's headers take it
+}
+
+func (c *dateCache) at(t time.Time) []string {
+	if d := c.last.Load(); d != nil && d.second == t.Unix() {
+		return d.value
+	}
+	d := &date{second: t.Unix(), value: []string{t.UTC().Format(http.TimeFormat)}}
+	c.last.Store(d)
+	return d.value
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.

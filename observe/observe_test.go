@@ -95,3 +95,39 @@ func TestSetContentLength(t *testing.T) {
 		}
 	}
 }
+
+// TestDateHeader: an answer is dated when it goes out, unless its handler
+// dated it itself (test mode's clock does).
+func TestDateHeader(t *testing.T) {
+	const own = "Mon, 02 Jan 2006 15:04:05 GMT"
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"written", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("body")) }},
+		{"status", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }},
+		{"silent", func(http.ResponseWriter, *http.Request) {}},
+		{"own", func(w http.ResponseWriter, _ *http.Request) { w.Header().Set("Date", own) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := time.Now().Truncate(time.Second)
+			w := httptest.NewRecorder()
+			Requests(tc.handler, Config{}).ServeHTTP(w, httptest.NewRequest("GET", "/users.xml", nil))
+			after := time.Now()
+			got := w.Header().Values("Date")
+			if tc.name == "own" {
+				if len(got) != 1 || got[0] != own {
+					t.Fatalf("Date %q, want the handler's %q", got, own)
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("Date %q, want one", got)
+			}
+			at, err := http.ParseTime(got[0])
+			if err != nil || at.Before(before) || at.After(after) {
+				t.Errorf("Date %q (%v), want a time from %v to %v", got[0], err, before, after)
+			}
+		})
+	}
+}
