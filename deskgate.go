@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
@@ -54,15 +55,12 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	if opts.Log != nil {
 		log = slog.New(observe.LogHandler(opts.Log.Handler())) // every line logged while serving names its request
 	}
+	var origins hostOrigins
 	base := func(r *http.Request) string {
 		if opts.BaseURL != "" {
 			return opts.BaseURL
 		}
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		return scheme + "://" + r.Host
+		return origins.of(r)
 	}
 	r := mux.NewRouter()
 	legacy, v2 := xmlapi.New(svc, base, log), jsonapi.New(svc, base, log, opts.EventKeepAlive)
@@ -109,6 +107,31 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	})
 	observed.InFlight = opts.InFlight
 	return observe.Requests(h, observed)
+}
+
+// hostOrigins works out the origin a request names by its Host header,
+// remembering the last one: clients send the same Host request after
+// request, and joining the origin anew cost an allocation each.
+type hostOrigins struct{ last atomic.Pointer[hostOrigin] }
+
+type hostOrigin struct {
+	host   string
+	tls    bool
+	origin string
+}
+
+func (o *hostOrigins) of(r *http.Request) string {
+	tls := r.TLS != nil
+	if last := o.last.Load(); last != nil && last.host == r.Host && last.tls == tls {
+		return last.origin
+	}
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	next := &hostOrigin{host: r.Host, tls: tls, origin: scheme + "://" + r.Host}
+	o.last.Store(next)
+	return next.origin
 }
 
 // wrapRoutes wraps the handler of every route of r once, at start-up, where

@@ -2,12 +2,14 @@ package deskgate_test
 
 import (
 	"bufio"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -203,5 +205,43 @@ func TestConnectionsPerClient(t *testing.T) {
 	}
 	if err != nil {
 		t.Errorf("after a close, 127.0.0.1 is still refused: %v", err)
+	}
+}
+
+// TestOriginFromHost: without a base URL, the URLs of each answer name the
+// origin its own request named, whatever the request before it named.
+func TestOriginFromHost(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	h := deskgate.NewHandler(s.svc, deskgate.Options{})
+	for _, tc := range []struct {
+		host string
+		tls  bool
+		want string
+	}{
+		{"one.example", false, "http://one.example"},
+		{"two.example:8080", false, "http://two.example:8080"},
+		{"one.example", false, "http://one.example"},
+		{"one.example", true, "https://one.example"},
+	} {
+		for _, path := range []string{"/api/v2/users/1", "/users/1.xml"} {
+			req := httptest.NewRequest("GET", path, nil)
+			req.Host = tc.host
+			if !tc.tls {
+				req.TLS = nil
+			} else if req.TLS == nil {
+				req.TLS = &tls.ConnectionState{}
+			}
+			req.SetBasicAuth(ownerEmail+"/token", ownerToken)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, req)
+			want := `"url":"` + tc.want + `/api/v2/users/1.json"`
+			got := w.Body.String()
+			if path == "/users/1.xml" {
+				want, got = "<"+tc.want+"/api/v2/users/1.json>", w.Header().Get("Link")
+			}
+			if w.Code != http.StatusOK || !strings.Contains(got, want) {
+				t.Errorf("%s on %s (TLS %v): %d %s, want %s", path, tc.host, tc.tls, w.Code, got, want)
+			}
+		}
 	}
 }
