@@ -65,16 +65,18 @@ type Config struct {
 	InFlight *InFlight
 }
 
-// capture is what the outer handler learns from the router: mux hands the
-// matched route only to the handlers below it.
+// capture is what Requests and the handlers below it share of one request:
+// its id, the route Dispatch matched, the caller authentication found, and
+// what the route's wrapper hands up (mux hands the matched route only to the
+// handlers below it).
 type capture struct {
 	id       string
 	idHeader [1]string      // X-Request-Id's value: the header set without a slice of its own
 	route    *matched       // nil when no route matched
 	match    mux.RouteMatch // what Dispatch matched; no Route when mux served the request
 	actor    *domain.Actor
-	inFlight *InFlight // counting this request until release; nil when not
-	caller   domain.CallerSlot
+	inFlight *InFlight         // counting this request until release; nil when not
+	caller   domain.CallerSlot // answered by the request's context (captureContext)
 }
 
 // release stops counting the request in flight, once: when it is answered,
