@@ -98,7 +98,7 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 		log.Warn("TEST MODE IS ON: the account owner can reset, restore, re-clock and break this server through " +
 			testmode.Prefix + "; never run it this way in production")
 		opts.TestMode.Routes(r)
-		h = opts.TestMode.Wrap(r)
+		h = opts.TestMode.Wrap(h)
 		observed.Sinks = append(observed.Sinks, opts.TestMode)
 		observed.IDPrefix = "test" // every byte of a scripted session repeats, request ids too
 	}

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/deskgate/deskgate/domain"
 	"github.com/deskgate/deskgate/testmode"
 	"github.com/getkin/kin-openapi/openapi3"
 )
@@ -402,5 +404,33 @@ func TestRequestsListedAsJournaled(t *testing.T) {
 	want := []string{"GET 200", "GET 401", "DELETE 0"}
 	if fmt.Sprint(listed) != fmt.Sprint(want) || fmt.Sprint(journaled) != fmt.Sprint(want) {
 		t.Errorf("listed %v, journaled %v, want both %v", listed, journaled, want)
+	}
+}
+
+// TestTestModeKeepsTheRequestPath: test mode wraps deskgate's request path,
+// it does not replace it. Its wrapper adds the allocations of its own Date
+// header and nothing more; a wrapper put around the bare router would bring
+// back the request copies observe.Dispatch saves.
+func TestTestModeKeepsTheRequestPath(t *testing.T) {
+	allocs := func(testMode bool) float64 {
+		s := newServer(t, serverOptions{testMode: testMode})
+		id := s.addUser("Alloc Counted", "alloc@example.com", domain.EndUser, "")
+		req := httptest.NewRequest(http.MethodGet, fmt.Sprintf("/api/v2/users/%d", id), nil)
+		req.SetBasicAuth(owner.user, owner.pass)
+		w := &discardWriter{header: http.Header{}}
+		show := func() {
+			clear(w.header)
+			s.Config.Handler.ServeHTTP(w, req)
+			if w.status != 0 && w.status != http.StatusOK {
+				t.Fatalf("show: %d", w.status)
+			}
+		}
+		show() // fills the render cache
+		return testing.AllocsPerRun(50, show)
+	}
+	plain, tested := allocs(false), allocs(true)
+	t.Logf("a cached show allocates %v times, %v in test mode", plain, tested)
+	if tested > plain+3 {
+		t.Errorf("a cached show allocates %v times in test mode against %v without: test mode's wrapper bypasses the request path", tested, plain)
 	}
 }
