@@ -7,8 +7,9 @@
 # Builds both commands into $DG_TMP (default /tmp/dg-wrk), seeds a database of
 # that many users, serves it with the render cache (port 18080) and without
 # (18081; DG_PORT moves both), and prints one line per run: requests a second, p99 latency. Then
-# the two shows again, each in turns of one second with its bare handler, and
-# the cached server's memory as top shows it (RSS) and from smaps_rollup.
+# the two shows again, each in turns of one second with its bare handler, a
+# user in groups in turns with one in none, and the cached server's memory as
+# top shows it (RSS) and from smaps_rollup.
 set -eu
 users=${1:-10000} rounds=${2:-3} secs=${3:-5}
 T=${DG_TMP:-/tmp/dg-wrk}
@@ -62,20 +63,20 @@ one() {
 	printf '%-28s %10s req/s  p99 %-8s %s\n' "$name" "$rate" "$p99" "${errs:+non-2xx $errs}"
 }
 
-# pair NAME BARE_URL URL [ENV...]: the case and its bare handler in turns of
-# one second, $secs turns each, printed as each side's requests a second and
-# their ratio. The machine's speed can drift by a quarter within a minute;
-# turns this short let the drift fall on both alike.
+# pair NAME BASE_URL BASE_ENV URL ENV: a case and the one it is measured
+# against, in turns of one second, $secs turns each, printed as each side's
+# requests a second and their ratio (URL's over BASE_URL's). The machine's
+# speed can drift by a quarter within a minute; turns this short let the
+# drift fall on both alike. Each ENV is one VAR=value for users.lua.
 pair() {
-	name=$1 bare_url=$2 url=$3
-	shift 3
+	name=$1 base_url=$2 base_env=$3 url=$4 case_env=$5
 	ours=0 theirs=0
 	for _ in $(seq "$secs"); do
-		theirs=$((theirs + $(wrk -t1 -c16 -d1s -s "$here/users.lua" "$bare_url" | awk '/requests in/ {print $1}')))
-		ours=$((ours + $(env "$@" wrk -t1 -c16 -d1s -s "$here/users.lua" "$url" | awk '/requests in/ {print $1}')))
+		theirs=$((theirs + $(env "$base_env" wrk -t1 -c16 -d1s -s "$here/users.lua" "$base_url" | awk '/requests in/ {print $1}')))
+		ours=$((ours + $(env "$case_env" wrk -t1 -c16 -d1s -s "$here/users.lua" "$url" | awk '/requests in/ {print $1}')))
 	done
 	awk -v name="$name" -v ours=$ours -v theirs=$theirs -v n="$secs" \
-		'BEGIN {printf "%-28s %10.0f req/s  bare %10.0f req/s  ratio %.2f\n", name, ours / n, theirs / n, ours / theirs}'
+		'BEGIN {printf "%-40s %10.0f req/s  against %10.0f req/s  ratio %.2f\n", name, ours / n, theirs / n, ours / theirs}'
 }
 
 # Fill the cache: every user once, through both APIs.
@@ -95,9 +96,11 @@ for r in $(seq "$rounds"); do
 	one "bare (page of 100 bytes)" "$(bare v2-page)"
 	one "v2 cursor page of 100" "http://127.0.0.1:$cached_port/api/v2/users?page%5Bsize%5D=100" DG_PATH='/api/v2/users?page%%5Bsize%%5D=100'
 done
-echo "interleaved with the bare handler, $secs turns of 1 s each"
-pair "v2 show" "$(bare v2-show)" http://127.0.0.1:$cached_port DG_PATH=/api/v2/users/%d
-pair "legacy show" "$(bare legacy-show)" http://127.0.0.1:$cached_port DG_PATH=/users/%d.xml
+echo "in turns of 1 s, $secs each"
+pair "v2 show / bare" "$(bare v2-show)" DG_IDS=all http://127.0.0.1:$cached_port DG_PATH=/api/v2/users/%d
+pair "legacy show / bare" "$(bare legacy-show)" DG_IDS=all http://127.0.0.1:$cached_port DG_PATH=/users/%d.xml
+pair "v2 show, cost in groups / none" http://127.0.0.1:$cached_port DG_IDS=groups http://127.0.0.1:$cached_port DG_IDS=plain
+pair "uncached v2 show, cost in groups / none" http://127.0.0.1:$uncached_port DG_IDS=groups http://127.0.0.1:$uncached_port DG_IDS=plain
 one refill http://127.0.0.1:$cached_port DG_PATH=/api/v2/users/%d >/dev/null
 echo "cached server (pid $cached) memory, in kB:"
 grep -E "^Vm(RSS|HWM)" "/proc/$cached/status"
