@@ -57,7 +57,12 @@ func TestPasswordThroughUserUpdate(t *testing.T) {
 	})
 	legacyWant(t, r, http.StatusForbidden)
 	golden(t, "legacy/error_403_session_sets_own_password.golden", r.dump())
-	// Basic credentials prove the old password: one's own change goes ahead.
+	// Nor can a leaked API token, the owner's included.
+	r = s.do(owner, "PUT", "/users/1.xml", legacyXMLType, `<user><password>taken-over-1</password></user>`)
+	legacyWant(t, r, http.StatusForbidden)
+	golden(t, "legacy/error_403_token_sets_own_password.golden", r.dump())
+	legacyWant(t, s.do(creds{ownerEmail, ownerPassword}, "GET", "/users/1.xml", "", ""), http.StatusOK)
+	// Basic email:password proves the old password: one's own change goes ahead.
 	legacyWant(t, s.do(creds{"eddie@example.com", "enduser-pass-1"}, "PUT", fmt.Sprintf("/users/%d.xml", eddieID), legacyXMLType,
 		`<user><password>enduser-pass-2</password></user>`), http.StatusOK)
 }

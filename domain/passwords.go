@@ -45,8 +45,8 @@ func (s *Service) PasswordRequirements(ctx context.Context, userID int64) ([]str
 }
 
 var (
-	errAdminPasswords   = &Error{Kind: Forbidden, Msg: "Admins cannot set passwords on this account; the owner enables it with -admin-set-passwords (DESKGATE_ADMIN_SET_PASSWORDS=true)"}
-	errSessionPasswords = &Error{Kind: Forbidden, Msg: "A browser session changes its own password with PUT /api/v2/users/{id}/password and the previous_password"}
+	errAdminPasswords      = &Error{Kind: Forbidden, Msg: "Admins cannot set passwords on this account; the owner enables it with -admin-set-passwords (DESKGATE_ADMIN_SET_PASSWORDS=true)"}
+	errOwnPasswordUnproved = &Error{Kind: Forbidden, Msg: "Only a request signed in with the current password sets a new one without it; change it with PUT /api/v2/users/{id}/password and the previous_password"}
 )
 
 // maySetPassword is the rule on setting another user's password without the
@@ -64,15 +64,16 @@ func (s *Service) maySetPassword(a *Actor, u *User) error {
 }
 
 // mayUpdatePassword is the rule on a password in a user update, which also
-// sets it without the old one: one's own under Basic credentials, which
-// prove the old one already, but not under a session cookie, which does not;
+// sets it without the old one: one's own under Basic email:password, which
+// proves the old one already, but not under an API token or a session
+// cookie, which do not (a leaked token must not become the account);
 // another user's as SetPassword allows it.
 func (s *Service) mayUpdatePassword(a *Actor, u *User) error {
 	switch {
 	case a.ID != u.ID:
 		return s.maySetPassword(a, u)
-	case a.Credential == CredentialSession:
-		return errSessionPasswords
+	case a.Credential != CredentialPassword:
+		return errOwnPasswordUnproved
 	}
 	return nil
 }
