@@ -276,6 +276,8 @@ func TestOwnerProtection(t *testing.T) {
 		{"owner deactivates itself (legacy)", owner, "PUT", legacyOwner, `<user><is-active>false</is-active></user>`, ""},
 		{"owner deletes itself (legacy)", owner, "DELETE", legacyOwner, ``, ""},
 		{"owner deletes itself (v2)", owner, "DELETE", v2Owner, ``, "v2/error_403_owner_deleted.golden"},
+		{"owner verifies a new email of its own (legacy)", owner, "PUT", legacyOwner, `<user><email>attacker@example.com</email><is-verified>true</is-verified></user>`, "legacy/error_403_owner_email_verified.golden"},
+		{"owner verifies a new email of its own (v2)", owner, "PUT", v2Owner, `{"user":{"email":"attacker@example.com","verified":true}}`, "v2/error_403_owner_email_verified.golden"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ct := legacyXMLType
@@ -305,7 +307,8 @@ func TestOwnerProtection(t *testing.T) {
 	t.Run("what stays allowed", func(t *testing.T) {
 		legacyWant(t, s.do(ada, "PUT", legacyOwner, legacyXMLType, `<user><name>Olive Owner</name></user>`), http.StatusOK)
 		v2Want(t, s.do(ada, "PUT", v2Owner, "application/json", `{"user":{"suspended":false,"role":"admin","notes":"the boss"}}`), http.StatusOK)
-		legacyWant(t, s.do(owner, "PUT", legacyOwner, legacyXMLType, `<user><password>owner-secret-2</password><email>olive@example.com</email></user>`), http.StatusOK)
+		v2Want(t, s.do(owner, "PUT", v2Owner, "application/json", `{"user":{"verified":true}}`), http.StatusOK) // verified already
+		legacyWant(t, s.do(creds{ownerEmail, ownerPassword}, "PUT", legacyOwner, legacyXMLType, `<user><password>owner-secret-2</password><email>olive@example.com</email></user>`), http.StatusOK)
 		legacyWant(t, s.do(creds{"olive@example.com", "owner-secret-2"}, "GET", "/users/1.xml", "", ""), http.StatusOK)
 	})
 }

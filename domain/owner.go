@@ -37,11 +37,17 @@ func (a *Actor) mayChangeCredentials(u *User) error {
 }
 
 // ownerRules checks an update of u against both rules; the email and the
-// phone a user update sets are identities.
+// phone a user update sets are identities, and its verified verifies the
+// email, which for the owner's the identities' own rule forbids (mayVerify).
 func (a *Actor) ownerRules(u *User, c *UserChanges) error {
-	if c.Password != nil || c.Email != nil && !strings.EqualFold(strings.TrimSpace(*c.Email), u.Email) ||
-		c.Phone != nil && strings.TrimSpace(*c.Phone) != u.Phone {
+	newEmail := c.Email != nil && !strings.EqualFold(strings.TrimSpace(*c.Email), u.Email)
+	if c.Password != nil || newEmail || c.Phone != nil && strings.TrimSpace(*c.Phone) != u.Phone {
 		if err := a.mayChangeCredentials(u); err != nil {
+			return err
+		}
+	}
+	if c.Verified != nil && (newEmail || !u.Verified) { // verified as it was: nothing to verify
+		if err := mayVerify(u, IdentityEmail, *c.Verified); err != nil {
 			return err
 		}
 	}
