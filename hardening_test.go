@@ -313,6 +313,66 @@ func TestOwnerProtection(t *testing.T) {
 	})
 }
 
+// TestEndUserEditsOwnProfile: an end user changes its own name, locale,
+// time zone and password, and nothing the staff keeps: notes, tags, the
+// external id, the organization, user fields, and the email and phone,
+// which are identities end users do not manage. A refusal writes nothing.
+func TestEndUserEditsOwnProfile(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	org := v2ID(t, s.do(owner, "POST", "/api/v2/organizations", "application/json", `{"organization":{"name":"Acme"}}`), "organization")
+	eve := creds{"eve@example.com", "eve-secret-1"}
+	id := v2EndUser(t, s, "Eve End", eve.user, eve.pass).ID
+	s.do(eve, "GET", "/api/v2/users/me", "", "") // the first sign-in, recorded before any snapshot
+	v2Path, legacyPath := fmt.Sprintf("/api/v2/users/%d", id), fmt.Sprintf("/users/%d.xml", id)
+	for _, tc := range []struct {
+		name, path, body string
+		golden           string
+	}{
+		{"organization", v2Path, fmt.Sprintf(`{"user":{"organization_id":%d}}`, org), "v2/error_403_end_user_own_fields.golden"},
+		{"notes", v2Path, `{"user":{"notes":"trusted"}}`, ""},
+		{"tags", v2Path, `{"user":{"tags":["vip"]}}`, ""},
+		{"external id", v2Path, `{"user":{"external_id":"crm-1"}}`, ""},
+		{"details", v2Path, `{"user":{"details":"x"}}`, ""},
+		{"user fields", v2Path, `{"user":{"user_fields":{"tier":"gold"}}}`, ""},
+		{"email", v2Path, `{"user":{"email":"claimed@example.com"}}`, ""},
+		{"phone", v2Path, `{"user":{"phone":"+15551234567"}}`, ""},
+		{"name and notes", v2Path, `{"user":{"name":"Eve E","notes":"trusted"}}`, ""},
+		{"email (legacy)", legacyPath, `<user><email>claimed@example.com</email></user>`, "legacy/error_403_end_user_own_fields.golden"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ct := "application/json"
+			if tc.path == legacyPath {
+				ct = legacyXMLType
+			}
+			before := s.v2Snapshot()
+			r := s.do(eve, "PUT", tc.path, ct, tc.body)
+			if r.status != http.StatusForbidden {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			if after := s.v2Snapshot(); after != before {
+				t.Errorf("written:\n%s", cmp.Diff(before, after))
+			}
+			switch {
+			case tc.golden == "":
+			case ct == legacyXMLType:
+				golden(t, tc.golden, r.dump())
+			default:
+				golden(t, tc.golden, v2dump(r))
+			}
+		})
+	}
+	v2Want(t, s.do(eve, "PUT", v2Path, "application/json", `{"user":{"name":"Eve Evans","locale":"en-US","time_zone":"Berlin"}}`), http.StatusOK)
+	legacyWant(t, s.do(eve, "PUT", legacyPath, legacyXMLType, `<user><name>Eve E. Evans</name><password>eve-secret-2</password></user>`), http.StatusOK)
+	u, err := s.svc.User(legacyOwnerCtx(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Name != "Eve E. Evans" || u.Locale != "en-US" || u.TimeZone.Name != "Berlin" {
+		t.Errorf("after its own edits: name %q, locale %q, time zone %q", u.Name, u.Locale, u.TimeZone.Name)
+	}
+	legacyWant(t, s.do(creds{eve.user, "eve-secret-2"}, "GET", legacyPath, "", ""), http.StatusOK)
+}
+
 // TestSuspendedUserCannotAuthenticate: suspension refuses every credential
 // on both protocols from the next request on, though the credentials were
 // just checked and remembered.

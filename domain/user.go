@@ -2,6 +2,7 @@ package domain
 
 import (
 	"net/mail"
+	"reflect"
 	"strings"
 	"time"
 	"unicode"
@@ -112,6 +113,18 @@ func (c *UserChanges) adminOnly(u *User) bool {
 	return c.Role != nil && *c.Role != u.Role || c.Active != nil && *c.Active != u.Active ||
 		c.GroupIDs != nil || c.DefaultGroupID != nil || c.CustomRoleID != nil ||
 		c.Moderator != nil || c.OnlyPrivateComments != nil
+}
+
+// endUserOwn reports whether the changes touch only what end users may
+// change of themselves: their name, locale, time zone and time format, and
+// their password (by its own rule). The rest of a profile is the staff's:
+// notes, tags, the external id and the organization are what agents know
+// of a user, and the email and phone are identities, which end users do not
+// manage. Whatever UserChanges gains is the staff's until it is named here.
+func (c *UserChanges) endUserOwn() bool {
+	own := UserChanges{Name: c.Name, Password: c.Password, Locale: c.Locale, TimeZone: c.TimeZone, TimeFormat: c.TimeFormat,
+		SkipVerifyEmail: c.SkipVerifyEmail, ReplaceEmail: c.ReplaceEmail, EndUserRestrictionFallback: c.EndUserRestrictionFallback}
+	return reflect.DeepEqual(own, *c)
 }
 
 // apply copies the changes onto u and checks the result, reporting every bad

@@ -308,6 +308,8 @@ func (s *Service) editUser(ctx context.Context, tx Tx, a *Actor, id int64, c *Us
 	return s.updateUser(ctx, tx, old, c)
 }
 
+var errEndUserOwnFields = &Error{Kind: Forbidden, Msg: "End users may change only their own name, locale, time zone and password"}
+
 // mayEdit decides whether a may apply c to u.
 func (a *Actor) mayEdit(u *User, c *UserChanges) error {
 	switch {
@@ -315,6 +317,8 @@ func (a *Actor) mayEdit(u *User, c *UserChanges) error {
 	case c.adminOnly(u):
 		return errForbidden
 	case a.Role == Agent && u.Role == EndUser:
+	case a.ID == u.ID && u.Role == EndUser && !c.endUserOwn():
+		return errEndUserOwnFields
 	case a.ID == u.ID && c.Restriction == nil && c.Suspended == nil && c.Verified == nil:
 	default:
 		return errForbidden
