@@ -406,6 +406,7 @@ func TestLegacyErrors(t *testing.T) {
 		{"403_end_user_promotes_self", f.endUser, "PUT", "/users/3.xml", `<user><roles>2</roles></user>`, 403},
 		{"403_agent_creates_admin", f.agent, "POST", "/users.xml", `<user><name>Boss</name><roles>2</roles></user>`, 403},
 		{"403_agent_creates_agent", f.agent, "POST", "/users.xml", `<user><name>Peer</name><roles>4</roles></user>`, 403},
+		{"403_agent_creates_with_password", f.agent, "POST", "/users.xml", `<user><name>Alt</name><email>alt@example.com</email><password>agent-chosen-1</password></user>`, 403},
 		{"403_agent_edits_admin", f.agent, "PUT", "/users/1.xml", `<user><name>Hacked</name></user>`, 403},
 		{"403_agent_deletes", f.agent, "DELETE", "/users/3.xml", "", 403},
 		{"403_delete_owner", owner, "DELETE", "/users/1.xml", "", 403},

@@ -193,6 +193,12 @@ func (s *Service) createUser(ctx context.Context, tx Tx, a *Actor, c *UserChange
 	if !a.Role.IsAgent() || a.Role != Admin && c.adminOnly(&User{Role: EndUser, Active: true}) {
 		return nil, errForbidden
 	}
+	// An agent sets no password (maySetPassword), a new user's included: an
+	// end user it made with a password it chose, and then merged a real end
+	// user into, would sign in as that user.
+	if c.Password != nil && a.Role != Admin {
+		return nil, errForbidden
+	}
 	u, err := s.insertUser(ctx, tx, c, false)
 	if err != nil || c.SkipVerifyEmail || u.Verified {
 		return u, err
