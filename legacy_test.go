@@ -431,6 +431,8 @@ func TestLegacyErrors(t *testing.T) {
 <!DOCTYPE user [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
 <user><name>&xxe;</name></user>`, 400},
 		{"400_doctype_alone", owner, "POST", "/users.xml", `<!DOCTYPE user><user><name>Doc Type</name></user>`, 400},
+		{"400_doctype_inside_user", owner, "POST", "/users.xml", `<user><!DOCTYPE x [<!ENTITY e "b">]><name>Nested</name></user>`, 400},
+		{"400_doctype_inside_groups", owner, "POST", "/users.xml", `<user><name>Ag</name><roles>4</roles></user><groups><!DOCTYPE g>1</groups>`, 400},
 		{"400_html_entity", owner, "POST", "/users.xml", `<user><name>A&nbsp;B</name></user>`, 400},
 		{"400_two_users", owner, "POST", "/users.xml", `<user><name>One</name></user><user><name>Two</name></user>`, 400},
 		{"400_groups_before_user", owner, "POST", "/users.xml", `<groups>1</groups><user><name>Ag</name><roles>4</roles></user>`, 400},

@@ -79,7 +79,7 @@ func readDocument(r *http.Request) (*document, error) {
 	for _, tok := range doc.Child {
 		switch t := tok.(type) {
 		case *etree.Directive:
-			return nil, badRequest("DOCTYPE and entity declarations are not accepted.")
+			return nil, badRequest(msgDeclarations)
 		case *etree.CharData:
 			if strings.TrimSpace(t.Data) != "" {
 				return nil, badRequest("Text outside the elements is not accepted. " + msgShape)
@@ -98,10 +98,33 @@ func readDocument(r *http.Request) (*document, error) {
 	if d.user == nil {
 		return nil, badRequest(msgShape)
 	}
+	if holdsDirective(d.user) || d.groups != nil && holdsDirective(d.groups) {
+		return nil, badRequest(msgDeclarations)
+	}
 	if containsReplacement(doc.Root()) || d.groups != nil && containsReplacement(d.groups) {
 		return nil, badRequest("The body holds bytes that are invalid in its declared encoding.")
 	}
 	return &d, nil
+}
+
+const msgDeclarations = "DOCTYPE and entity declarations are not accepted."
+
+// holdsDirective reports a <!DOCTYPE …> or other declaration anywhere below
+// e: etree keeps one where it stands, inside an element too. None expands
+// an entity (etree refuses a reference to one), but the rule is one for the
+// whole document.
+func holdsDirective(e *etree.Element) bool {
+	for _, tok := range e.Child {
+		switch t := tok.(type) {
+		case *etree.Directive:
+			return true
+		case *etree.Element:
+			if holdsDirective(t) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // xmlProblem says where the body stops being XML. etree reports a bare
