@@ -1,9 +1,13 @@
 package deskgate_test
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/deskgate/deskgate/domain"
+	"github.com/google/go-cmp/cmp"
 	"github.com/nukosuke/go-zendesk/zendesk"
 )
 
@@ -76,4 +80,49 @@ func containsAll(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// TestV2MembershipsOfStaff: agents change the memberships of end users and
+// their own, as they edit users; an admin's, the owner's included, and
+// another agent's are for admins. A refusal writes nothing.
+func TestV2MembershipsOfStaff(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	gids := s.addGroups("Tier 2", "Tier 3")
+	agnes := creds{"agnes@example.com", "agent-pass-1"}
+	agnesID := s.addUser("Agnes Agent", agnes.user, domain.Agent, agnes.pass)
+	peterID := s.addUser("Peter Peer", "peter@example.com", domain.Agent, "")
+	emmaID := s.addUser("Emma End", "emma@example.com", domain.EndUser, "")
+	org := v2ID(t, s.do(owner, "POST", "/api/v2/organizations", "application/json", `{"organization":{"name":"Acme"}}`), "organization")
+	member := func(userID int64) (groupMembership int64) {
+		r := s.do(owner, "POST", fmt.Sprintf("/api/v2/users/%d/group_memberships", userID), "application/json",
+			fmt.Sprintf(`{"group_membership":{"group_id":%d}}`, gids[1]))
+		v2Want(t, r, http.StatusCreated)
+		return v2ID(t, r, "group_membership")
+	}
+	inOrg := func(userID int64) string { return fmt.Sprintf(`{"organization_membership":{"user_id":%d,"organization_id":%d}}`, userID, org) }
+	ownerGM, peterGM, agnesGM := member(1), member(peterID), member(agnesID)
+	v2Want(t, s.do(owner, "POST", "/api/v2/users/1/organization_memberships", "application/json", inOrg(1)), http.StatusCreated)
+	s.do(agnes, "GET", "/api/v2/users/me", "", "") // the first sign-in, recorded before any snapshot
+
+	for _, tc := range []struct{ name, method, path, body string }{
+		{"the owner's default group", "PUT", fmt.Sprintf("/api/v2/users/1/group_memberships/%d/make_default", ownerGM), ""},
+		{"another agent's default group", "PUT", fmt.Sprintf("/api/v2/users/%d/group_memberships/%d/make_default", peterID, peterGM), ""},
+		{"the owner's default organization", "PUT", fmt.Sprintf("/api/v2/users/1/organizations/%d/make_default", org), ""},
+		{"the owner out of an organization", "DELETE", fmt.Sprintf("/api/v2/users/1/organizations/%d", org), ""},
+		{"another agent into an organization", "POST", fmt.Sprintf("/api/v2/users/%d/organization_memberships", peterID), inOrg(peterID)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.v2Snapshot()
+			r := s.do(agnes, tc.method, tc.path, "application/json", tc.body)
+			if r.status != http.StatusForbidden {
+				t.Errorf("%d %s", r.status, r.body)
+			}
+			if after := s.v2Snapshot(); after != before {
+				t.Errorf("written:\n%s", cmp.Diff(before, after))
+			}
+		})
+	}
+	v2Want(t, s.do(agnes, "PUT", fmt.Sprintf("/api/v2/users/%d/group_memberships/%d/make_default", agnesID, agnesGM), "", ""), http.StatusOK)
+	v2Want(t, s.do(agnes, "POST", fmt.Sprintf("/api/v2/users/%d/organization_memberships", emmaID), "application/json", inOrg(emmaID)), http.StatusCreated)
+	v2Want(t, s.do(agnes, "POST", fmt.Sprintf("/api/v2/users/%d/organization_memberships", agnesID), "application/json", inOrg(agnesID)), http.StatusCreated)
 }

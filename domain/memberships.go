@@ -180,6 +180,17 @@ func findMembership[T any](ms []T, id int64, idOf func(T) int64) (*T, error) {
 
 // changeGroups runs fn on the user's group memberships in a transaction and
 // writes the list it returns; the caller has checked the actor's rights.
+// mayChangeMembershipsOf decides whether a may change u's group or
+// organization memberships: admins anyone's, agents their own and end
+// users', as they edit users (mayEdit); an agent's memberships are its
+// admins' to arrange.
+func (a *Actor) mayChangeMembershipsOf(u *User) error {
+	if a.Role == Admin || a.Role == Agent && (u.Role == EndUser || a.ID == u.ID) {
+		return nil
+	}
+	return errForbidden
+}
+
 func (s *Service) changeGroups(ctx context.Context, userID int64, fn func(u *User, ms []GroupMembership) ([]GroupMembership, error)) ([]GroupMembership, error) {
 	var out []GroupMembership
 	err := s.inTx(ctx, func(tx Tx) error {
@@ -241,12 +252,17 @@ func (s *Service) DeleteGroupMembership(ctx context.Context, userID, id int64) e
 }
 
 // MakeDefaultGroupMembership makes one membership the agent's default and
-// returns them all. Agents, as the spec's "Allowed For" says.
+// returns them all. Agents, as the spec's "Allowed For" says: their own,
+// and admins anyone's (mayChangeMembershipsOf).
 func (s *Service) MakeDefaultGroupMembership(ctx context.Context, userID, id int64) ([]GroupMembership, error) {
-	if _, err := agent(ctx); err != nil {
+	a, err := agent(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return s.changeGroups(ctx, userID, func(_ *User, ms []GroupMembership) ([]GroupMembership, error) {
+	return s.changeGroups(ctx, userID, func(u *User, ms []GroupMembership) ([]GroupMembership, error) {
+		if err := a.mayChangeMembershipsOf(u); err != nil {
+			return nil, err
+		}
 		if !slices.ContainsFunc(ms, func(m GroupMembership) bool { return m.ID == id }) {
 			return nil, ErrNotFound
 		}

@@ -32,15 +32,20 @@ func (s *Service) OrganizationMembership(ctx context.Context, userID, id int64) 
 }
 
 // changeOrganizations runs fn on the user's organization memberships in a
-// transaction and writes the list it returns. Agents only; the default is
-// kept unique.
+// transaction and writes the list it returns. Agents, as
+// mayChangeMembershipsOf allows; the default is kept unique.
 func (s *Service) changeOrganizations(ctx context.Context, userID int64, fn func(ms []OrganizationMembership) ([]OrganizationMembership, error)) ([]OrganizationMembership, error) {
-	if _, err := agent(ctx); err != nil {
+	a, err := agent(ctx)
+	if err != nil {
 		return nil, err
 	}
 	var out []OrganizationMembership
-	err := s.inTx(ctx, func(tx Tx) error {
-		if _, err := tx.UserByID(ctx, userID); err != nil {
+	err = s.inTx(ctx, func(tx Tx) error {
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if err := a.mayChangeMembershipsOf(u); err != nil {
 			return err
 		}
 		old, err := tx.OrganizationMemberships(ctx, userID)
