@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/deskgate/deskgate/domain"
 	"golang.org/x/net/netutil"
 )
 
@@ -89,9 +90,9 @@ func Listen(addr string, o ServerOptions) (net.Listener, error) {
 	return netutil.LimitListener(limitPerClient(ln, o.ConnsPerClient), o.MaxConns), nil
 }
 
-// perClientListener closes a new connection at once when its address
-// already holds max open ones, so one client cannot take every connection
-// the server allows.
+// perClientListener closes a new connection at once when its client (its
+// address, an IPv6 one's /64: domain.ClientNetwork) already holds max open
+// ones, so one client cannot take every connection the server allows.
 type perClientListener struct {
 	net.Listener
 	max  int
@@ -110,6 +111,7 @@ func (l *perClientListener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+		host = domain.ClientNetwork(host) // an IPv6 client is its /64, as for the other limits
 		if l.acquire(host) {
 			return &clientConn{Conn: c, release: sync.OnceFunc(func() { l.release(host) })}, nil
 		}

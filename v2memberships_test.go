@@ -99,7 +99,9 @@ func TestV2MembershipsOfStaff(t *testing.T) {
 		v2Want(t, r, http.StatusCreated)
 		return v2ID(t, r, "group_membership")
 	}
-	inOrg := func(userID int64) string { return fmt.Sprintf(`{"organization_membership":{"user_id":%d,"organization_id":%d}}`, userID, org) }
+	inOrg := func(userID int64) string {
+		return fmt.Sprintf(`{"organization_membership":{"user_id":%d,"organization_id":%d}}`, userID, org)
+	}
 	ownerGM, peterGM, agnesGM := member(1), member(peterID), member(agnesID)
 	v2Want(t, s.do(owner, "POST", "/api/v2/users/1/organization_memberships", "application/json", inOrg(1)), http.StatusCreated)
 	s.do(agnes, "GET", "/api/v2/users/me", "", "") // the first sign-in, recorded before any snapshot

@@ -262,12 +262,14 @@ func (b *buckets) take(key string, now time.Time) {
 	b.get(key, now, true).AllowN(now, 1)
 }
 
-// clientKey is the request's client address as the limits count it: an IPv4
-// address, or the /64 network of an IPv6 one, since one IPv6 host commonly
-// holds a whole /64. Without a known address every such request shares the
-// key "unknown".
-func clientKey(ctx context.Context) string {
-	s := callerOf(ctx).Client
+// clientKey is the request's client as the limits count it (ClientNetwork).
+func clientKey(ctx context.Context) string { return ClientNetwork(callerOf(ctx).Client) }
+
+// ClientNetwork is a client address as every per-client limit counts it: an
+// IPv4 address, or the /64 network of an IPv6 one, since one IPv6 host
+// commonly holds a whole /64. Whatever is not an address is "unknown", one
+// client for all.
+func ClientNetwork(s string) string {
 	addr, err := netip.ParseAddr(s)
 	switch {
 	case err != nil:

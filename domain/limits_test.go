@@ -242,3 +242,22 @@ func fromClient(addr string) context.Context {
 	ctx, _ := NewCaller(context.Background(), Origin{Client: addr})
 	return ctx
 }
+
+// TestClientNetwork: every per-client limit counts an IPv4 address as itself
+// and an IPv6 one by its /64, an IPv4-mapped one as the IPv4 address.
+func TestClientNetwork(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":            "192.0.2.7",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2::ffff":   "2001:db8:1:2::/64",
+		"2001:db8:1:3::1":      "2001:db8:1:3::/64",
+		"::ffff:192.0.2.7":     "192.0.2.7",
+		"":                     "unknown",
+		"not an address":       "unknown",
+		"fe80::1%eth0":         "fe80::/64",
+	} {
+		if got := ClientNetwork(in); got != want {
+			t.Errorf("ClientNetwork(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

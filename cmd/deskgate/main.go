@@ -112,7 +112,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"permanent deletion limit", &c.erasureLimit, 1, fs.String("permanent-deletion-limit", env("DESKGATE_PERMANENT_DELETION_LIMIT", strconv.Itoa(domain.DefaultErasureLimit)), "users that may be permanently deleted in 10 minutes, as the real service (DESKGATE_PERMANENT_DELETION_LIMIT)")},
 		{"render cache", &c.renderCacheMiB, 0, fs.String("render-cache", env("DESKGATE_RENDER_CACHE", strconv.Itoa(domain.DefaultRenderCache>>20)), "MiB of rendered user bodies kept for repeated reads until the next write; 0 = none (DESKGATE_RENDER_CACHE)")},
 		{"max conns", &c.server.MaxConns, 1, fs.String("max-conns", env("DESKGATE_MAX_CONNS", strconv.Itoa(d.MaxConns)), "open connections in all; more wait to be accepted (DESKGATE_MAX_CONNS)")},
-		{"conns per client", &c.server.ConnsPerClient, 1, fs.String("conns-per-client", env("DESKGATE_CONNS_PER_CLIENT", strconv.Itoa(d.ConnsPerClient)), "open connections from one client address; more are closed at once (DESKGATE_CONNS_PER_CLIENT)")},
+		{"conns per client", &c.server.ConnsPerClient, 1, fs.String("conns-per-client", env("DESKGATE_CONNS_PER_CLIENT", strconv.Itoa(d.ConnsPerClient)), "open connections from one client address (an IPv6 one: its /64); more are closed at once (DESKGATE_CONNS_PER_CLIENT)")},
 		{"journal max rows", &c.journalMaxRows, 1, fs.String("journal-max-rows", env("DESKGATE_JOURNAL_MAX_ROWS", "1000000"), "journaled requests kept at most (DESKGATE_JOURNAL_MAX_ROWS)")},
 	}
 	adminSet, err := strconv.ParseBool(env("DESKGATE_ADMIN_SET_PASSWORDS", "false"))
