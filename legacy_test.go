@@ -283,6 +283,8 @@ func TestLegacyList(t *testing.T) {
 		{"page1", "", idRange(1, 15)},
 		{"page2", "?page=2", idRange(16, 20)},
 		{"page_past_end", "?page=3", nil},
+		{"page_past_any_directory", "?page=999999999999999999", nil}, // its offset would overflow to page 1
+		{"search_page_past_any_directory", "?query=john&page=999999999999999999", nil},
 		{"search_john_admins", "?query=John&role=2", []int64{2, 5}},
 		{"search_john_any_role", "?query=john", []int64{2, 3, 4, 5}},
 		{"search_no_match", "?query=Zed", nil},

@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -69,6 +70,9 @@ func (s *Service) LegacyUsers(ctx context.Context, query string, role *Role, pag
 	}
 	if page < 1 {
 		return nil, Errorf(BadRequest, "page must be a whole number from 1 up")
+	}
+	if page-1 > math.MaxInt/legacyPageSize {
+		return []*User{}, nil // past any directory; its offset would overflow to another page
 	}
 	first := (page - 1) * legacyPageSize
 	if !LegacySearch(query, role) {
