@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,7 +98,15 @@ func New(t testing.TB, opts Options) *Server {
 		s.LoadFixture(string(data))
 	}
 	s.http = httptest.NewServer(deskgate.NewHandler(svc, deskgate.Options{TestMode: s.tm}))
-	t.Cleanup(s.http.Close)
+	jobs, stopJobs := context.WithCancel(ctx)
+	var worker sync.WaitGroup
+	worker.Go(func() { svc.RunJobs(jobs) }) // bulk jobs run as cmd/deskgate runs them
+	t.Cleanup(func() {
+		svc.CloseAgentStreams() // Close waits for every open request, an event stream's too
+		s.http.Close()
+		stopJobs()
+		worker.Wait()
+	})
 	s.URL = s.http.URL
 	return s
 }

@@ -2,7 +2,9 @@ package deskgatetest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -85,4 +87,41 @@ func status(err error) int {
 		return ze.Status()
 	}
 	return 0
+}
+
+// TestBulkJobsRun: a bulk job on a deskgatetest server is worked off, as on
+// cmd/deskgate, so an integration can wait for its job status to complete.
+func TestBulkJobsRun(t *testing.T) {
+	srv := deskgatetest.New(t, deskgatetest.Options{})
+	do := func(method, path, body string) string {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.SetBasicAuth(srv.OwnerEmail+"/token", srv.OwnerToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	var job struct {
+		JobStatus struct{ ID, Status string } `json:"job_status"`
+	}
+	if err := json.Unmarshal([]byte(do("POST", "/api/v2/users/create_many", `{"users":[{"name":"Ann Bulk","email":"ann@example.com"}]}`)), &job); err != nil {
+		t.Fatal(err)
+	}
+	for range 300 {
+		if err := json.Unmarshal([]byte(do("GET", "/api/v2/job_statuses/"+job.JobStatus.ID, "")), &job); err != nil {
+			t.Fatal(err)
+		}
+		if job.JobStatus.Status == "completed" {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("the job is still %q after 3 s", job.JobStatus.Status)
 }
