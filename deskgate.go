@@ -170,7 +170,7 @@ func loopbackOnly(next http.Handler) http.Handler {
 func byProtocol(v2, legacy, other http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch p := r.URL.Path; {
-		case p == "/api/v2" || strings.HasPrefix(p, "/api/v2/"):
+		case p == "/api/v2" || domain.ProtocolOfPath(p) == domain.ProtocolV2:
 			v2(w, r)
 		case p == "/users" || strings.HasPrefix(p, "/users.") || strings.HasPrefix(p, "/users/"):
 			legacy(w, r)

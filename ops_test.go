@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
+	"github.com/deskgate/deskgate/testmode"
 	"github.com/google/go-cmp/cmp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -434,5 +435,37 @@ func TestBackupEndpoint(t *testing.T) {
 	}
 	if err := db.QueryRow("SELECT count(*) FROM users").Scan(&users); err != nil || users != 2 {
 		t.Errorf("%d users in the backup (%v), want 2", users, err)
+	}
+}
+
+// TestSignInIsObserved: the browser sign-in is a v2 request like any other:
+// logged, journaled and listed in test mode, a failed one too, with nothing
+// of its password; a wrong method answers in v2's format.
+func TestSignInIsObserved(t *testing.T) {
+	s := newServer(t, serverOptions{testMode: true})
+	const tried = "not-the-password-1"
+	v2Want(t, s.do(creds{}, "POST", "/access/login", "application/json", `{"email":"`+ownerEmail+`","password":"`+tried+`"}`), http.StatusUnauthorized)
+	v2Want(t, s.login(ownerEmail, ownerPassword), http.StatusOK)
+	want := []journalRow{
+		{Protocol: "v2", Method: "POST", Route: "/access/login", Operation: "POST /access/login", Status: 401, Credential: "none", UserAgent: "Go-http-client/1.1", ClientAddr: "127.0.0.1", RequestIDSet: true},
+		{Protocol: "v2", Method: "POST", Route: "/access/login", Operation: "POST /access/login", Status: 200, Credential: "none", UserAgent: "Go-http-client/1.1", ClientAddr: "127.0.0.1", RequestIDSet: true},
+	}
+	if diff := cmp.Diff(want, s.journalRows()); diff != "" {
+		t.Errorf("journal (-want +got):\n%s", diff)
+	}
+	if got := s.tm.Requests(testmode.RequestFilter{Path: "/access/login"}); len(got) != 2 {
+		t.Errorf("test mode lists %d sign-ins, want 2", len(got))
+	}
+	log := s.logText()
+	if n := strings.Count(log, "route=/access/login"); n != 2 {
+		t.Errorf("%d request lines for the sign-ins, want 2:\n%s", n, log)
+	}
+	if strings.Contains(log, tried) || strings.Contains(log, ownerPassword) {
+		t.Errorf("a password is in the log:\n%s", log)
+	}
+	r := s.do(creds{}, "GET", "/access/login", "", "")
+	v2Want(t, r, http.StatusMethodNotAllowed)
+	if ct := r.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
+		t.Errorf("405 Content-Type %q, want v2's JSON", ct)
 	}
 }

@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Protocol is the API generation a request spoke.
 type Protocol string
@@ -9,6 +12,22 @@ const (
 	ProtocolLegacy Protocol = "legacy"
 	ProtocolV2     Protocol = "v2"
 )
+
+// LoginPath is the browser sign-in, a deskgate endpoint the v2 API serves.
+const LoginPath = "/access/login"
+
+// ProtocolOfPath names the API a request path (or route template) belongs
+// to: v2 under /api/v2/ and the sign-in, legacy for .xml paths; "" for the
+// server's own (health, readiness, metrics, test mode's control API).
+func ProtocolOfPath(path string) Protocol {
+	switch {
+	case strings.HasPrefix(path, "/api/v2/") || path == LoginPath:
+		return ProtocolV2
+	case strings.HasSuffix(path, ".xml"):
+		return ProtocolLegacy
+	}
+	return ""
+}
 
 // RequestRecord is what deskgate keeps of one API request: who called which
 // operation and how it went. It holds route templates and credential kinds

@@ -61,7 +61,7 @@ func (h *Handler) Routes(r *mux.Router) {
 	route(post, "/users/logout_many", h.logoutMany)
 	route(get, "/sessions", h.accountSessions)
 	// deskgate's own: the browser sign-in, and the outbox tests read mail from.
-	r.Handle("/access/login", h.adapt(domain.Requests, h.login)).Methods(post).Name(loginRoute)
+	r.Handle(domain.LoginPath, h.adapt(domain.Requests, h.login)).Methods(post).Name(loginRoute)
 	route(get, "/deskgate/outbox", h.outbox)
 
 	r.Handle("/api/v2/incremental/users"+jsonSuffix, h.adapt(domain.ExportRequests, h.exportUsers)).Methods(get)

@@ -329,13 +329,7 @@ func protocolOf(route, path string) domain.Protocol {
 	if route != "" {
 		path = route
 	}
-	switch {
-	case strings.HasPrefix(path, "/api/v2/"):
-		return domain.ProtocolV2
-	case strings.HasSuffix(path, ".xml"):
-		return domain.ProtocolLegacy
-	}
-	return ""
+	return domain.ProtocolOfPath(path)
 }
 
 // ids makes request ids: a random per-process prefix and a counter, unique

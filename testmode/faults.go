@@ -20,7 +20,7 @@ type Rule struct {
 	ID       int    `json:"id"`
 	Method   string `json:"method,omitempty"`   // empty matches any
 	Path     string `json:"path,omitempty"`     // a path.Match pattern ("/users/*.xml"); empty matches any
-	Protocol string `json:"protocol,omitempty"` // "legacy" (.xml paths), "v2" (/api/v2/) or empty for both
+	Protocol string `json:"protocol,omitempty"` // "legacy" (.xml paths), "v2" (/api/v2/ and the sign-in) or empty for both
 
 	// What it does: exactly one of these.
 	Status          int    `json:"status,omitempty"`           // answer with this status and an error body in the request's protocol
@@ -139,15 +139,7 @@ func (r *Rule) fires() bool {
 }
 
 // protocol names the API a path belongs to.
-func protocol(p string) string {
-	switch {
-	case strings.HasPrefix(p, "/api/v2/"):
-		return "v2"
-	case strings.HasSuffix(p, ".xml"):
-		return "legacy"
-	}
-	return ""
-}
+func protocol(p string) string { return string(domain.ProtocolOfPath(p)) }
 
 // faults is the rule list; one mutex keeps the counting, and so a seeded
 // sequence, in request order.
