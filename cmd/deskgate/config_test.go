@@ -200,3 +200,40 @@ func TestParseConfigRenderCache(t *testing.T) {
 		})
 	}
 }
+
+// TestParseConfigSwitches: -test-mode and -admin-set-passwords take their
+// variables' values unless given, and a given flag wins over a variable,
+// even one that cannot be read, as every other flag does.
+func TestParseConfigSwitches(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		args                []string
+		env                 map[string]string
+		testMode, adminSets bool
+		wantErr             string
+	}{
+		{name: "defaults"},
+		{name: "bare flags", args: []string{"-test-mode", "-admin-set-passwords"}, testMode: true, adminSets: true},
+		{name: "environment", env: map[string]string{"DESKGATE_TEST_MODE": "true", "DESKGATE_ADMIN_SET_PASSWORDS": "1"}, testMode: true, adminSets: true},
+		{name: "flag wins", args: []string{"-test-mode=false"}, env: map[string]string{"DESKGATE_TEST_MODE": "true"}},
+		{name: "flag wins over a bad variable", args: []string{"-test-mode=false", "-admin-set-passwords"}, env: map[string]string{"DESKGATE_TEST_MODE": "yes", "DESKGATE_ADMIN_SET_PASSWORDS": "sure"}, adminSets: true},
+		{name: "bad variable", env: map[string]string{"DESKGATE_TEST_MODE": "yes"}, wantErr: `test mode must be true or false, not "yes"`},
+		{name: "bad admin variable", env: map[string]string{"DESKGATE_ADMIN_SET_PASSWORDS": "sure"}, wantErr: `admin set passwords must be true or false, not "sure"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parseConfig(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.testMode != tc.testMode || c.adminSetPasswords != tc.adminSets {
+				t.Errorf("test mode %t, admin set passwords %t; want %t, %t", c.testMode, c.adminSetPasswords, tc.testMode, tc.adminSets)
+			}
+		})
+	}
+}

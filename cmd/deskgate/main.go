@@ -115,16 +115,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		{"conns per client", &c.server.ConnsPerClient, 1, fs.String("conns-per-client", env("DESKGATE_CONNS_PER_CLIENT", strconv.Itoa(d.ConnsPerClient)), "open connections from one client address (an IPv6 one: its /64); more are closed at once (DESKGATE_CONNS_PER_CLIENT)")},
 		{"journal max rows", &c.journalMaxRows, 1, fs.String("journal-max-rows", env("DESKGATE_JOURNAL_MAX_ROWS", "1000000"), "journaled requests kept at most (DESKGATE_JOURNAL_MAX_ROWS)")},
 	}
-	adminSet, err := strconv.ParseBool(env("DESKGATE_ADMIN_SET_PASSWORDS", "false"))
-	if err != nil {
-		return c, fmt.Errorf("admin set passwords must be true or false, not %q", getenv("DESKGATE_ADMIN_SET_PASSWORDS"))
-	}
-	fs.BoolVar(&c.adminSetPasswords, "admin-set-passwords", adminSet, "let admins set other users' passwords, off by default as on the real service (DESKGATE_ADMIN_SET_PASSWORDS)")
-	testMode, err := strconv.ParseBool(env("DESKGATE_TEST_MODE", "false"))
-	if err != nil {
-		return c, fmt.Errorf("test mode must be true or false, not %q", getenv("DESKGATE_TEST_MODE"))
-	}
-	fs.BoolVar(&c.testMode, "test-mode", testMode, "serve the control API under /__deskgate/ for tests: fixtures, reset, snapshots, clock, faults, recorded requests; never in production (DESKGATE_TEST_MODE)")
+	// Switches are bool flags, so that a bare -test-mode turns one on; their
+	// variables apply after parsing, where the flag, when given, wins over
+	// a variable even when that cannot be read.
+	switches := map[string]*bool{"admin-set-passwords": &c.adminSetPasswords, "test-mode": &c.testMode}
+	fs.BoolVar(&c.adminSetPasswords, "admin-set-passwords", false, "let admins set other users' passwords, off by default as on the real service (DESKGATE_ADMIN_SET_PASSWORDS)")
+	fs.BoolVar(&c.testMode, "test-mode", false, "serve the control API under /__deskgate/ for tests: fixtures, reset, snapshots, clock, faults, recorded requests; never in production (DESKGATE_TEST_MODE)")
 	fs.StringVar(&c.fixtures, "fixtures", env("DESKGATE_FIXTURES", ""), "JSON fixture file loaded at start; test mode only (DESKGATE_FIXTURES)")
 	clock := fs.String("clock", env("DESKGATE_CLOCK", ""), "freeze the clock at this RFC 3339 time, e.g. 2024-01-01T00:00:00Z; test mode only (DESKGATE_CLOCK)")
 	seed := fs.String("seed", env("DESKGATE_SEED", ""), "seed ids, tokens, generated passwords and cursors from this number; test mode only (DESKGATE_SEED)")
@@ -137,6 +133,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	for name, to := range secrets {
 		if !given[name] {
 			*to = getenv(envName(name))
+		}
+	}
+	for name, to := range switches {
+		if v := getenv(envName(name)); v != "" && !given[name] {
+			on, err := strconv.ParseBool(v)
+			if err != nil {
+				return c, fmt.Errorf("%s must be true or false, not %q", strings.ReplaceAll(name, "-", " "), v)
+			}
+			*to = on
 		}
 	}
 	for _, name := range []string{"owner-email", "owner-password", "owner-token"} {
@@ -158,6 +163,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		}
 		*f.to = n
 	}
+	var err error
 	if c.legacy.DeprecatedAt, err = parseTime("legacy deprecation date", *deprecatedAt); err != nil {
 		return c, err
 	}
