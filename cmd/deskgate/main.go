@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -365,13 +366,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer jobs.Wait() // before the database closes
 	defer stopBackground()
 	jobs.Go(func() { deskgate.Background(background, svc, send, log) })
+	// Every address is taken before any is served: a server left serving
+	// after a later one failed would answer from a closed database.
+	lns := make([]net.Listener, 0, len(listeners))
+	for _, l := range listeners {
+		ln, err := deskgate.Listen(l.addr, cfg.server)
+		if err != nil {
+			for _, ln := range lns {
+				ln.Close()
+			}
+			return err
+		}
+		lns = append(lns, ln)
+	}
 	var servers []*http.Server
 	serveErr := make(chan error, len(listeners))
 	for i, l := range listeners {
-		ln, err := deskgate.Listen(l.addr, cfg.server)
-		if err != nil {
-			return err
-		}
+		ln := lns[i]
 		srv := deskgate.NewServer(l.handler, cfg.server, log)
 		// Shutdown waits for idle connections; an agent event stream never
 		// is one, so the streams are ended when shutdown begins.
@@ -393,24 +404,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		stopJobs()
 		<-jobsDone
 	}()
+	var failed error
+	pending := len(servers)
 	select {
-	case err := <-serveErr:
-		return err
+	case failed = <-serveErr: // one server failed: the others stop too
+		pending--
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	shuttingDown.Store(true)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	return errors.Join(failed, stopServing(servers, serveErr, pending))
+}
+
+// stopServing shuts every server down, closing one whose requests outlast
+// the grace period, and waits for the pending Serve calls to return, so that
+// nothing is served once run returns and closes the database.
+func stopServing(servers []*http.Server, served <-chan error, pending int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	var errs []error
 	for _, srv := range servers {
-		if err := srv.Shutdown(shutdownCtx); err != nil {
-			return err
-		}
-		if err := <-serveErr; !errors.Is(err, http.ErrServerClosed) {
-			return err
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, err, srv.Close())
 		}
 	}
-	return nil
+	for range pending {
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // newLogger logs in the given format.

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -228,4 +230,31 @@ func TestBackupUnderLoadThenRestore(t *testing.T) {
 	}
 	p = start(t, bin, db)
 	checkUsers(t, p.addr, got[:before], "after the restore")
+}
+
+// TestRunServesNothingWhenAnAddressIsTaken: with -metrics-addr taken, run
+// fails before it serves the API, so nothing answers from the database it
+// closes on the way out.
+func TestRunServesNothingWhenAnAddressIsTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := free.Addr().String()
+	free.Close()
+	err = run(context.Background(), []string{"-addr", addr, "-metrics-addr", taken.Addr().String(),
+		"-db", filepath.Join(t.TempDir(), "deskgate.db"), "-owner-password", testPassword},
+		func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("run: %v, want the taken address", err)
+	}
+	if c, err := net.Dial("tcp", addr); err == nil {
+		c.Close()
+		t.Errorf("after run returned, %s still accepts connections", addr)
+	}
 }
