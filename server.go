@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/deskgate/deskgate/domain"
-	"golang.org/x/net/netutil"
 )
 
 // MaxHeaderBytes bounds a request's headers; Basic credentials and the
@@ -87,57 +86,77 @@ func Listen(addr string, o ServerOptions) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return netutil.LimitListener(limitPerClient(ln, o.ConnsPerClient), o.MaxConns), nil
+	return limitConns(ln, o.MaxConns, o.ConnsPerClient), nil
 }
 
-// perClientListener closes a new connection at once when its client (its
-// address, an IPv6 one's /64: domain.ClientNetwork) already holds max open
-// ones, so one client cannot take every connection the server allows.
-type perClientListener struct {
+// cappedListener holds at most max connections in all: Accept waits while
+// that many are open, as netutil.LimitListener's does. It closes a new
+// connection at once when its client (its address, an IPv6 one's /64:
+// domain.ClientNetwork) already holds perClient open ones, so one client
+// cannot take every connection the server allows. One wrapper where
+// netutil's would be a second: its connection hides the TCP one, whose
+// linger test mode's resets set.
+type cappedListener struct {
 	net.Listener
-	max  int
-	mu   sync.Mutex
-	open map[string]int
+	slots     chan struct{} // one taken per open connection
+	closed    chan struct{}
+	closeOnce sync.Once
+	perClient int
+	mu        sync.Mutex
+	open      map[string]int
 }
 
-func limitPerClient(ln net.Listener, max int) net.Listener {
-	return &perClientListener{Listener: ln, max: max, open: map[string]int{}}
+func limitConns(ln net.Listener, max, perClient int) net.Listener {
+	return &cappedListener{Listener: ln, slots: make(chan struct{}, max), closed: make(chan struct{}), perClient: perClient, open: map[string]int{}}
 }
 
-func (l *perClientListener) Accept() (net.Conn, error) {
+func (l *cappedListener) Accept() (net.Conn, error) {
 	for {
+		select {
+		case l.slots <- struct{}{}:
+		case <-l.closed:
+			return nil, net.ErrClosed
+		}
 		c, err := l.Listener.Accept()
 		if err != nil {
+			<-l.slots
 			return nil, err
 		}
 		host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
-		host = domain.ClientNetwork(host) // an IPv6 client is its /64, as for the other limits
-		if l.acquire(host) {
-			return &clientConn{Conn: c, release: sync.OnceFunc(func() { l.release(host) })}, nil
+		client := domain.ClientNetwork(host) // an IPv6 client is its /64, as for the other limits
+		if l.acquire(client) {
+			return &clientConn{Conn: c, release: sync.OnceFunc(func() { l.release(client) })}, nil
 		}
 		c.Close()
+		<-l.slots
 	}
 }
 
-func (l *perClientListener) acquire(host string) bool {
+func (l *cappedListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+func (l *cappedListener) acquire(client string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.open[host] >= l.max {
+	if l.open[client] >= l.perClient {
 		return false
 	}
-	l.open[host]++
+	l.open[client]++
 	return true
 }
 
-func (l *perClientListener) release(host string) {
+func (l *cappedListener) release(client string) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.open[host]--; l.open[host] == 0 {
-		delete(l.open, host)
+	if l.open[client]--; l.open[client] == 0 {
+		delete(l.open, client)
 	}
+	l.mu.Unlock()
+	<-l.slots
 }
 
-// clientConn gives its place back to the listener when closed, once.
+// clientConn gives its places back to the listener when closed, once.
 type clientConn struct {
 	net.Conn
 	release func()
@@ -147,4 +166,13 @@ func (c *clientConn) Close() error {
 	err := c.Conn.Close()
 	c.release()
 	return err
+}
+
+// SetLinger sets the TCP connection's (net.TCPConn.SetLinger): test mode
+// resets a connection by closing it with a linger of 0.
+func (c *clientConn) SetLinger(sec int) error {
+	if tcp, ok := c.Conn.(*net.TCPConn); ok {
+		return tcp.SetLinger(sec)
+	}
+	return nil
 }

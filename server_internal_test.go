@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -29,6 +30,8 @@ type addrListener struct {
 	closed []string
 }
 
+func (l *addrListener) Close() error { return nil }
+
 func (l *addrListener) Accept() (net.Conn, error) {
 	if len(l.from) == 0 {
 		return nil, errors.New("no more connections")
@@ -45,7 +48,7 @@ func TestConnectionsPerIPv6Network(t *testing.T) {
 	inner := &addrListener{from: []string{
 		"[2001:db8:1:2::1]:1001", "[2001:db8:1:2::2]:1002", "[2001:db8:1:2::3]:1003", "[2001:db8:1:3::1]:1004",
 	}}
-	ln := limitPerClient(inner, 2)
+	ln := limitConns(inner, 100, 2)
 	var accepted []string
 	for {
 		c, err := ln.Accept()
@@ -59,5 +62,42 @@ func TestConnectionsPerIPv6Network(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"[2001:db8:1:2::3]:1003"}, inner.closed); diff != "" {
 		t.Errorf("closed at once (-want +got):\n%s", diff)
+	}
+}
+
+// TestConnectionsInAll: past max open connections in all, Accept waits for
+// one to close, and a close of the listener ends the wait.
+func TestConnectionsInAll(t *testing.T) {
+	inner := &addrListener{from: []string{"192.0.2.1:1", "192.0.2.2:2", "192.0.2.3:3"}}
+	ln := limitConns(inner, 2, 64)
+	first, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ln.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	third := make(chan error, 1)
+	go func() {
+		_, err := ln.Accept()
+		third <- err
+	}()
+	select {
+	case err := <-third:
+		t.Fatalf("a third connection was accepted past the cap of 2 (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	first.Close()
+	if err := <-third; err != nil {
+		t.Errorf("after a close: %v", err)
+	}
+	waiting := make(chan error, 1)
+	go func() {
+		_, err := ln.Accept()
+		waiting <- err
+	}()
+	ln.Close()
+	if err := <-waiting; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Accept after Close: %v, want net.ErrClosed", err)
 	}
 }

@@ -13,10 +13,12 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/deskgate/deskgate"
+	"github.com/deskgate/deskgate/testmode"
 )
 
 // realServer serves s's service through deskgate.NewServer on a real
@@ -233,5 +235,33 @@ func TestOriginFromHost(t *testing.T) {
 				t.Errorf("%s for %s: %d %s, want %s", path, origin, w.Code, got, want)
 			}
 		}
+	}
+}
+
+// TestResetConnectionThroughListen: test mode's reset_connection fault
+// closes the connection with a RST on deskgate.Listen's listener too, as
+// cmd/deskgate serves, where its wrapper once hid the TCP connection and the
+// client saw an orderly end of stream.
+func TestResetConnectionThroughListen(t *testing.T) {
+	s := newServer(t, serverOptions{testMode: true})
+	if _, err := s.tm.AddFaults([]testmode.Rule{{Method: "DELETE", ResetConnection: true}}); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := deskgate.Listen("127.0.0.1:0", deskgate.ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := deskgate.NewServer(deskgate.NewHandler(s.svc, deskgate.Options{TestMode: s.tm}), deskgate.ServerOptions{}, nil)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second)) // only a safety net
+	io.WriteString(c, "DELETE /api/v2/users/2 HTTP/1.1\r\nHost: deskgate\r\n\r\n")
+	if _, err := bufio.NewReader(c).ReadByte(); !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("read after the fault: %v, want a reset (ECONNRESET)", err)
 	}
 }

@@ -3,7 +3,6 @@ package testmode
 import (
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"path"
 	"strconv"
@@ -216,7 +215,7 @@ func inject(w http.ResponseWriter, req *http.Request, rule *Rule) (*http.Request
 		if err != nil { // HTTP/2 cannot be hijacked: abort the stream instead
 			panic(http.ErrAbortHandler)
 		}
-		if tcp, ok := conn.(*net.TCPConn); ok {
+		if tcp, ok := conn.(interface{ SetLinger(int) error }); ok { // a *net.TCPConn, or deskgate.Listen's
 			tcp.SetLinger(0) // close with RST, as a crashed server or a proxy would
 		}
 		conn.Close()
