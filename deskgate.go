@@ -68,9 +68,11 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 	legacy.Routes(r)
 	v2.Routes(r)
 	// After the APIs, whose requests are the many: routes are tried in order.
+	// Probes may ask with HEAD; net/http sends a HEAD answer without its body.
+	probe := []string{http.MethodGet, http.MethodHead}
 	r.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		text(w, http.StatusOK, "ok")
-	}).Methods(http.MethodGet)
+	}).Methods(probe...)
 	r.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if opts.Ready != nil {
 			if err := opts.Ready(r.Context()); err != nil {
@@ -80,7 +82,7 @@ func NewHandler(svc *domain.Service, opts Options) http.Handler {
 			}
 		}
 		text(w, http.StatusOK, "ready")
-	}).Methods(http.MethodGet)
+	}).Methods(probe...)
 	if opts.Metrics != nil && opts.ServeMetrics {
 		r.Handle("/metrics", loopbackOnly(opts.Metrics.Handler())).Methods(http.MethodGet)
 	}

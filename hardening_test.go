@@ -492,6 +492,11 @@ func TestRouterAnswersInTheProtocol(t *testing.T) {
 	if r := s.do(owner, "GET", "/nothing", "", ""); r.status != 404 {
 		t.Errorf("GET /nothing: %d", r.status)
 	}
+	for _, path := range []string{"/healthz", "/readyz"} { // probes that ask with HEAD
+		if r := s.do(creds{}, "HEAD", path, "", ""); r.status != 200 || len(r.body) != 0 {
+			t.Errorf("HEAD %s: %d %q", path, r.status, r.body)
+		}
+	}
 }
 
 // TestContentTypes: a v2 body must be declared JSON; a legacy body XML or
