@@ -17,6 +17,23 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+// parsedAs parses args and env as the configuration; with wantErr, it
+// checks that the error says so and reports false.
+func parsedAs(t *testing.T, args []string, env map[string]string, wantErr string) (config, bool) {
+	t.Helper()
+	c, err := parseConfig(args, func(k string) string { return env[k] }, io.Discard)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err = %v, want %q", err, wantErr)
+		}
+		return c, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, true
+}
+
 func TestParseConfigLimits(t *testing.T) {
 	d := deskgate.DefaultServerOptions()
 	for _, tc := range []struct {
@@ -40,15 +57,9 @@ func TestParseConfigLimits(t *testing.T) {
 		{name: "read inside header", args: []string{"-read-timeout", "1s", "-header-timeout", "2s"}, wantErr: "read timeout 1s is shorter than the header timeout 2s, which it includes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parseConfig(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			c, ok := parsedAs(t, tc.args, tc.env, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if c.rateLimit != tc.rate {
 				t.Errorf("rate limit %d, want %d", c.rateLimit, tc.rate)
@@ -221,15 +232,9 @@ func TestParseConfigSwitches(t *testing.T) {
 		{name: "bad admin variable", env: map[string]string{"DESKGATE_ADMIN_SET_PASSWORDS": "sure"}, wantErr: `admin set passwords must be true or false, not "sure"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := parseConfig(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
+			c, ok := parsedAs(t, tc.args, tc.env, tc.wantErr)
+			if !ok {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if c.testMode != tc.testMode || c.adminSetPasswords != tc.adminSets {
 				t.Errorf("test mode %t, admin set passwords %t; want %t, %t", c.testMode, c.adminSetPasswords, tc.testMode, tc.adminSets)
