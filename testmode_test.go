@@ -314,6 +314,23 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// TestFaultsWithoutAPath: a rule without a path fires on the APIs' requests
+// only; the health and readiness probes and the metrics fail only by a rule
+// that names them.
+func TestFaultsWithoutAPath(t *testing.T) {
+	s := newServer(t, serverOptions{testMode: true})
+	v2Want(t, s.do(owner, "POST", "/__deskgate/faults", jsonType, `{"faults": [{"status": 503}]}`), http.StatusCreated)
+	for path, want := range map[string]int{"/api/v2/users/me": 503, "/users/1.xml": 503, "/healthz": 200, "/readyz": 200, "/metrics": 200} {
+		if r := s.do(owner, "GET", path, "", ""); r.status != want {
+			t.Errorf("GET %s: %d, want %d", path, r.status, want)
+		}
+	}
+	v2Want(t, s.do(owner, "POST", "/__deskgate/faults", jsonType, `{"faults": [{"path": "/healthz", "status": 503}]}`), http.StatusCreated)
+	if r := s.do(owner, "GET", "/healthz", "", ""); r.status != 503 {
+		t.Errorf("GET /healthz under a rule naming it: %d", r.status)
+	}
+}
+
 // TestSeededFaultsRepeat: a probability rule with a seed gives the same
 // sequence on a fresh server.
 func TestSeededFaultsRepeat(t *testing.T) {

@@ -18,7 +18,7 @@ import (
 type Rule struct {
 	ID       int    `json:"id"`
 	Method   string `json:"method,omitempty"`   // empty matches any
-	Path     string `json:"path,omitempty"`     // a path.Match pattern ("/users/*.xml"); empty matches any
+	Path     string `json:"path,omitempty"`     // a path.Match pattern ("/users/*.xml"); empty matches any API request
 	Protocol string `json:"protocol,omitempty"` // "legacy" (.xml paths), "v2" (/api/v2/ and the sign-in) or empty for both
 
 	// What it does: exactly one of these.
@@ -109,8 +109,8 @@ func (r *Rule) matches(req *http.Request) bool {
 	if r.Protocol != "" && protocol(req.URL.Path) != r.Protocol {
 		return false
 	}
-	if r.Path == "" {
-		return true
+	if r.Path == "" { // the APIs' requests, not the probes' or the metrics scraper's
+		return protocol(req.URL.Path) != ""
 	}
 	ok, _ := path.Match(r.Path, req.URL.Path)
 	return ok
