@@ -429,6 +429,9 @@ func TestRequestsListedAsJournaled(t *testing.T) {
 // header and nothing more; a wrapper put around the bare router would bring
 // back the request copies observe.Dispatch saves.
 func TestTestModeKeepsTheRequestPath(t *testing.T) {
+	if raceDetector {
+		t.Skip("the race detector's instrumentation allocates")
+	}
 	allocs := func(testMode bool) float64 {
 		s := newServer(t, serverOptions{testMode: testMode})
 		id := s.addUser("Alloc Counted", "alloc@example.com", domain.EndUser, "")

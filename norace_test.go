@@ -1,0 +1,5 @@
+//go:build !race
+
+package deskgate_test
+
+const raceDetector = false
