@@ -245,6 +245,37 @@ func TestAgentStreamEndsWithStanding(t *testing.T) {
 	}
 }
 
+// TestAgentStreamEndsWithCredentials: a new password or a sign-out
+// everywhere ends the agent's open streams, as they were opened with what no
+// longer signs in; another agent's stream stays.
+func TestAgentStreamEndsWithCredentials(t *testing.T) {
+	for _, tc := range []struct {
+		name, method, path, body string
+		by                       func(agent creds) creds
+	}{
+		{"password changed", "PUT", "/api/v2/users/%d/password", `{"previous_password":"al@example.com-secret","password":"al-new-secret-1"}`, func(a creds) creds { return a }},
+		{"signed out everywhere", "DELETE", "/api/v2/users/%d/sessions", "", func(creds) creds { return owner }},
+		{"logged out by an admin", "POST", "/api/v2/users/logout_many?ids=%d", "", func(creds) creds { return owner }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t, serverOptions{})
+			agentID, agent := v2Agent(t, s, "Al Agent", "al@example.com")
+			otherID, other := v2Agent(t, s, "Bo Agent", "bo@example.com")
+			stream, kept := s.openEvents(agent), s.openEvents(other)
+			if r := s.do(tc.by(agent), tc.method, fmt.Sprintf(tc.path, agentID), "application/json", tc.body); r.status >= 300 {
+				t.Fatalf("%s: %d %s", tc.name, r.status, r.body)
+			}
+			if line, err := stream.r.ReadString('\n'); err == nil {
+				t.Errorf("the stream stayed open: read %q", line)
+			}
+			v2Want(t, s.do(owner, "POST", fmt.Sprintf("/api/v2/channels/voice/agents/%d/users/1/display", otherID), "", ""), http.StatusOK)
+			if ev := kept.next(); ev.name != "display_user" {
+				t.Errorf("the other agent's stream got %+v", ev)
+			}
+		})
+	}
+}
+
 // TestAgentStreamIsNotInFlight: an open stream is not a request being
 // served, or the job worker would rest as long as any browser is connected.
 func TestAgentStreamIsNotInFlight(t *testing.T) {

@@ -148,6 +148,7 @@ func (s *Service) changePassword(ctx context.Context, tx Tx, userID int64, passw
 	if err := tx.DeleteUserSessions(ctx, userID); err != nil {
 		return err
 	}
+	s.agentEvents.endAgent(userID)     // whoever held the old password reconnects with the new one, or not at all
 	u, err := tx.UserByID(ctx, userID) // as changed: the mail goes to its primary address now
 	if err != nil {
 		return err

@@ -306,7 +306,9 @@ func (s *Service) DeleteSession(ctx context.Context, userID, sessionID int64) er
 	})
 }
 
-// DeleteUserSessions ends every session of the user.
+// DeleteUserSessions ends every session of the user, and its agent event
+// streams with them: a browser signed out everywhere reconnects only with
+// credentials that still work.
 func (s *Service) DeleteUserSessions(ctx context.Context, userID int64) error {
 	a, err := actor(ctx)
 	if err != nil {
@@ -316,6 +318,7 @@ func (s *Service) DeleteUserSessions(ctx context.Context, userID int64) error {
 		if err := s.sessionOwner(ctx, tx, a, userID); err != nil {
 			return err
 		}
+		s.agentEvents.endAgent(userID)
 		return tx.DeleteUserSessions(ctx, userID)
 	})
 }
@@ -328,6 +331,9 @@ func (s *Service) LogoutMany(ctx context.Context, userIDs []int64) error {
 	}
 	if len(userIDs) > MaxIDs {
 		return tooMany()
+	}
+	for _, id := range userIDs {
+		s.agentEvents.endAgent(id) // as DeleteUserSessions does
 	}
 	return s.inTx(ctx, func(tx Tx) error { return tx.DeleteUserSessions(ctx, userIDs...) })
 }
