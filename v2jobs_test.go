@@ -401,3 +401,39 @@ func TestJobUsersSearchable(t *testing.T) {
 		t.Errorf("the first imported user has id %d, want 2 (the one after the owner)", id)
 	}
 }
+
+// TestV2UpdateManyByIDSetsExternalID: an update_many item with an id names
+// its user by the id; an external_id beside it is a change, never the
+// user to change.
+func TestV2UpdateManyByIDSetsExternalID(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	a := s.addUser("Ann A", "a@example.com", domain.EndUser, "")
+	b := s.addUser("Bob B", "b@example.com", domain.EndUser, "")
+	v2Want(t, s.do(owner, "PUT", fmt.Sprintf("/api/v2/users/%d", b), "application/json", `{"user":{"external_id":"ext-b"}}`), http.StatusOK)
+	j := readJob(t, s.runJob("PUT", "/api/v2/users/update_many", fmt.Sprintf(
+		`{"users":[{"id":%d,"external_id":"ext-a","notes":"for A"},{"id":%d,"external_id":"ext-b"},{"external_id":"ext-b","notes":"for B"}]}`, a, a)))
+	want := []map[string]any{
+		{"id": float64(a), "action": "update", "status": "Updated", "success": true},
+		{"id": float64(a), "action": "update", "status": "Failed", "success": false},
+		{"id": float64(b), "action": "update", "status": "Updated", "success": true, "external_id": "ext-b"},
+	}
+	for i := range want { // the failure's error and details are the per-item failure table's
+		delete(j.Results[i], "error")
+		delete(j.Results[i], "details")
+	}
+	if diff := cmp.Diff(want, j.Results); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	for id, wantExt := range map[int64]string{a: "ext-a", b: "ext-b"} {
+		u, err := s.svc.User(legacyOwnerCtx(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.ExternalID != wantExt {
+			t.Errorf("user %d: external id %q, want %q", id, u.ExternalID, wantExt)
+		}
+	}
+	if u, _ := s.svc.User(legacyOwnerCtx(), b); u.Notes != "for B" {
+		t.Errorf("user %d notes %q: an item naming another id changed it", b, u.Notes)
+	}
+}
