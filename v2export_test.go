@@ -2,6 +2,7 @@ package deskgate_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -249,6 +250,12 @@ func TestV2ExportErrors(t *testing.T) {
 func TestV2ExportRateLimit(t *testing.T) {
 	s := newServer(t, serverOptions{rateLimit: 700, exportRateLimit: 2})
 	exportFixture(t, s)
+	// Who may not export is refused without spending the admins' exports.
+	agent := creds{"exporter@example.com", "agent-pass-1"}
+	s.addUser("Would Export", agent.user, domain.Agent, agent.pass)
+	for range 3 {
+		v2Want(t, s.do(agent, "GET", "/api/v2/incremental/users/cursor?start_time=0", "", ""), http.StatusForbidden)
+	}
 	for i, want := range []int{200, 200, 429} {
 		r := s.do(owner, "GET", "/api/v2/incremental/users/cursor?start_time=0", "", "")
 		if r.status != want {

@@ -21,6 +21,13 @@ const (
 	ExportRequests                     // the incremental exports, which the real service limits separately
 )
 
+// spends reports whether a's requests of the class spend its own limit:
+// the exports' only for admins, who alone may export, so that others'
+// refused requests cannot use up the admins' exports.
+func (class RequestClass) spends(a *Actor) bool {
+	return class != ExportRequests || a.Role == Admin
+}
+
 // defaultExportRateLimit is the real service's limit on incremental exports.
 const defaultExportRateLimit = 10
 
@@ -121,10 +128,10 @@ func (s *Service) admit(ctx context.Context, class RequestClass) (Quota, error) 
 	}
 	now := s.now()
 	lims := []*rate.Limiter{l.account}
-	if ActorFrom(ctx) == nil {
+	if a := ActorFrom(ctx); a == nil {
 		// Neither the account's budget nor a class's: those are the account's.
 		lims[0] = l.anonymous.get(clientKey(ctx), now, true)
-	} else if c := l.classes[class]; c != nil {
+	} else if c := l.classes[class]; c != nil && class.spends(a) {
 		lims = append(lims, c)
 	}
 	var q Quota
