@@ -523,3 +523,35 @@ func TestV2CreateWithIdentities(t *testing.T) {
 		t.Errorf("%d identities after an update with identities, want %d", n, before)
 	}
 }
+
+// TestSideloadedIdentitiesFollowTheirRule: ?include=identities shows what the
+// identities endpoints would: an end user's own only once verified.
+func TestSideloadedIdentitiesFollowTheirRule(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	unverified := creds{"una@example.com", "una-secret-1"}
+	unaID := s.addUser("Una Unverified", unverified.user, domain.EndUser, unverified.pass)
+	verified := creds{"vera@example.com", "vera-secret-1"}
+	veraID := v2EndUser(t, s, "Vera Verified", verified.user, verified.pass).ID
+	sideloaded := func(c creds, id int64) []string {
+		t.Helper()
+		r := s.do(c, "GET", fmt.Sprintf("/api/v2/users/%d?include=identities", id), "", "")
+		v2Want(t, r, http.StatusOK)
+		var body struct{ Identities []struct{ Value string } }
+		v2Decode(t, r, &body)
+		var values []string
+		for _, i := range body.Identities {
+			values = append(values, i.Value)
+		}
+		return values
+	}
+	v2Want(t, s.do(unverified, "GET", fmt.Sprintf("/api/v2/users/%d/identities", unaID), "", ""), http.StatusForbidden)
+	if got := sideloaded(unverified, unaID); len(got) != 0 {
+		t.Errorf("an unverified end user's sideload shows %v, which its identities endpoint refuses", got)
+	}
+	if got := sideloaded(verified, veraID); !slices.Equal(got, []string{verified.user}) {
+		t.Errorf("a verified end user's sideload: %v", got)
+	}
+	if got := sideloaded(owner, unaID); !slices.Equal(got, []string{unverified.user}) {
+		t.Errorf("an admin's sideload of the unverified user: %v", got)
+	}
+}

@@ -42,10 +42,21 @@ func (s *Service) Sideload(ctx context.Context, us []*User, in Include) (Sideloa
 		ids[i] = u.ID
 	}
 	if in.Identities {
-		if out.Identities, err = s.store.IdentitiesOfUsers(ctx, ids); err != nil {
-			return out, err
+		// The users whose identities the caller may see, as the identities
+		// endpoints decide (an end user's own once verified), and of those
+		// the types identityScope shows.
+		var seen []int64
+		for _, u := range us {
+			if a.mayUseIdentities(u, viewIdentities) == nil {
+				seen = append(seen, u.ID)
+			}
 		}
-		if !a.Role.IsAgent() { // as identityScope shows them
+		if len(seen) > 0 {
+			if out.Identities, err = s.store.IdentitiesOfUsers(ctx, seen); err != nil {
+				return out, err
+			}
+		}
+		if !a.Role.IsAgent() {
 			out.Identities = slices.DeleteFunc(out.Identities, func(i Identity) bool { return !i.Type.seenByEndUsers() })
 		}
 	}
