@@ -1,6 +1,7 @@
 package deskgate_test
 
 import (
+	"database/sql"
 	"fmt"
 	"net/http"
 	"testing"
@@ -315,4 +316,32 @@ func TestPermanentDeletionLimit(t *testing.T) {
 	s.clock.Advance(5 * time.Minute)
 	v2Want(t, erase(gone[2]), http.StatusOK)
 	v2Want(t, erase(gone[3]), http.StatusTooManyRequests)
+}
+
+// TestPermanentDeletionScrubsJobStatuses: the job statuses that name a user
+// permanently deleted no longer hold its email, in the answer or in their
+// rows; the other items' results keep theirs.
+func TestPermanentDeletionScrubsJobStatuses(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	done := readJob(t, s.runJob("POST", "/api/v2/users/create_or_update_many",
+		`{"users":[{"name":"Gone Person","email":"gone.person@example.com"},{"name":"Kept Person","email":"kept.person@example.com"}]}`))
+	gone := int64(done.Results[0]["id"].(float64))
+	v2Want(t, s.do(owner, "DELETE", fmt.Sprintf("/api/v2/users/%d", gone), "", ""), http.StatusOK)
+	v2Want(t, s.do(owner, "DELETE", fmt.Sprintf("/api/v2/deleted_users/%d", gone), "", ""), http.StatusOK)
+	after := readJob(t, s.do(owner, "GET", "/api/v2/job_statuses/"+done.ID, "", ""))
+	if got := []any{after.Results[0]["email"], after.Results[1]["email"]}; !cmp.Equal(got, []any{nil, "kept.person@example.com"}) {
+		t.Errorf("emails in the results after the erasure: %v", got)
+	}
+	db, err := sql.Open("sqlite3", "file:"+s.path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var left int
+	if err := db.QueryRow(`SELECT count(*) FROM job_items WHERE item LIKE '%gone.person%' OR result LIKE '%gone.person%'`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d job items still hold the erased user's email", left)
+	}
 }

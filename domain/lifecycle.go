@@ -223,6 +223,9 @@ func (s *Service) eraseUser(ctx context.Context, tx Tx, a *Actor, id int64) (*Us
 	if err := tx.DeleteUserMail(ctx, id); err != nil { // addresses and names in the outbox are personal data too
 		return nil, err
 	}
+	if err := tx.ScrubJobItems(ctx, id); err != nil { // and in the job statuses that name the user
+		return nil, err
+	}
 	if err := tx.ReplaceGroupMemberships(ctx, id, nil, now); err != nil {
 		return nil, err
 	}

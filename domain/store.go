@@ -238,6 +238,9 @@ type Tx interface {
 	DeleteIdentities(ctx context.Context, userID int64) error
 	// DeleteUserMail removes the outbox mail sent to the user.
 	DeleteUserMail(ctx context.Context, userID int64) error
+	// ScrubJobItems forgets what the job items whose results name the user
+	// hold of it: the changes asked for and the email of the result.
+	ScrubJobItems(ctx context.Context, userID int64) error
 	// MarkErased records the permanent deletion; the user is then missing
 	// to every query but UserRecord and the Deleted filter.
 	MarkErased(ctx context.Context, userID int64, at time.Time) error

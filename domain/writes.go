@@ -295,6 +295,9 @@ func (t *scopedTx) RecordDelivery(ctx context.Context, m *OutboxMail) error {
 func (t *scopedTx) DeleteUserMail(ctx context.Context, userID int64) error {
 	return t.tx.DeleteUserMail(ctx, userID)
 }
+func (t *scopedTx) ScrubJobItems(ctx context.Context, userID int64) error {
+	return t.tx.ScrubJobItems(ctx, userID)
+}
 func (t *scopedTx) InsertJob(ctx context.Context, j *JobStatus, items []JobItem) error {
 	return t.tx.InsertJob(ctx, j, items)
 }

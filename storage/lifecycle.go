@@ -47,6 +47,16 @@ func (t *txStore) DeleteUserMail(ctx context.Context, userID int64) error {
 	return err
 }
 
+// ScrubJobItems blanks the job items whose results name the user: their
+// changes become {} and their results' email "" (a result is JSON of
+// domain.JobResult). Only items with a result are touched: the worker
+// reads the pending ones.
+func (t *txStore) ScrubJobItems(ctx context.Context, userID int64) error {
+	_, err := t.q.ExecContext(ctx, `UPDATE job_items SET item = '{}', result = json_set(result, '$.Email', '')
+		WHERE result IS NOT NULL AND json_extract(result, '$.UserID') = ?`, userID)
+	return err
+}
+
 func (t *txStore) MarkErased(ctx context.Context, userID int64, at time.Time) error {
 	_, err := t.q.ExecContext(ctx, "UPDATE users SET erased_at = ? WHERE id = ?", at.Unix(), userID)
 	return err
