@@ -358,3 +358,30 @@ func TestMailerURL(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateOrUpdateSkipsVerifyMail: skip_verify_email holds when
+// create_or_update updates, as when it creates: a new address gets no
+// verification mail; without the flag it does.
+func TestCreateOrUpdateSkipsVerifyMail(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	for _, tc := range []struct {
+		body  string
+		mails int
+	}{
+		{`{"user":{"name":"Sid Silent","external_id":"crm-sid","email":"sid@example.com","skip_verify_email":true}}`, 0},
+		{`{"user":{"external_id":"crm-sid","email":"sid.new@example.com","skip_verify_email":true}}`, 0},
+		{`{"user":{"external_id":"crm-sid","email":"sid.newer@example.com"}}`, 1},
+	} {
+		r := s.do(owner, "POST", "/api/v2/users/create_or_update", "application/json", tc.body)
+		if r.status != http.StatusCreated && r.status != http.StatusOK {
+			t.Fatalf("%s: %d %s", tc.body, r.status, r.body)
+		}
+		var mails int
+		for _, to := range []string{"sid@example.com", "sid.new@example.com", "sid.newer@example.com"} {
+			mails += len(s.outbox("?recipient=" + to))
+		}
+		if mails != tc.mails {
+			t.Errorf("after %s: %d mails, want %d", tc.body, mails, tc.mails)
+		}
+	}
+}

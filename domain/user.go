@@ -92,8 +92,10 @@ type UserChanges struct {
 	Identities          []NewIdentity  // create only: identities made with the user beside its email and phone
 	DefaultGroupID      *int64
 
-	// SkipVerifyEmail suppresses the welcome mail of a create (v2
-	// skip_verify_email); a user created verified gets none either.
+	// SkipVerifyEmail suppresses the welcome mail of a create and the
+	// verification mail of an update's new email (v2 skip_verify_email,
+	// which create_or_update honours either way); a user created verified
+	// gets none either.
 	SkipVerifyEmail bool
 
 	// ReplaceEmail makes Email the primary address on update (the legacy API

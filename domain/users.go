@@ -389,7 +389,7 @@ func (s *Service) updateUser(ctx context.Context, tx Tx, old *User, c *UserChang
 			return nil, err
 		}
 	}
-	if email != "" {
+	if email != "" && !c.SkipVerifyEmail {
 		if err := s.askToVerify(ctx, tx, &u, email); err != nil {
 			return nil, err
 		}
