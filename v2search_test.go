@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -323,6 +324,29 @@ func TestV2SearchSeeded(t *testing.T) {
 		names, status := searchNames(t, s, "/api/v2/users/search?query="+url.QueryEscape(query)+"&"+paging)
 		if status != 200 || len(names) != tc.want || query == "user7@example.com" && names[0] != seven {
 			t.Errorf("%s: %d %d users, want %d", tc.query, status, len(names), tc.want)
+		}
+	}
+}
+
+// TestV2SearchFieldPhrase: a quoted phrase after a field is that field's:
+// a name holding the words in another order is no match, though the notes
+// hold the phrase; negated, it excludes that field's phrase alone.
+func TestV2SearchFieldPhrase(t *testing.T) {
+	s := newServer(t, serverOptions{})
+	v2Want(t, s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"Smith John","email":"sj@example.com","notes":"john smith"}}`), 201)
+	v2Want(t, s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"John Smith","email":"js@example.com"}}`), 201)
+	v2Want(t, s.do(owner, "POST", "/api/v2/users", "application/json", `{"user":{"name":"John Smithson","email":"jss@example.com"}}`), 201)
+	for query, want := range map[string][]string{
+		`name:"john smith"`:       {"John Smith"},
+		`name:"john smi*"`:        {"John Smith", "John Smithson"},
+		`notes:"john smith"`:      {"Smith John"},
+		`"john smith"`:            {"Smith John", "John Smith"},
+		`john -name:"john smith"`: {"Smith John", "John Smithson"},
+		`name:john name:"smith"`:  {"Smith John", "John Smith"},
+	} {
+		names, status := searchNames(t, s, "/api/v2/users/search?query="+url.QueryEscape(query))
+		if status != http.StatusOK || !slices.Equal(names, want) {
+			t.Errorf("%s: %d %v, want %v", query, status, names, want)
 		}
 	}
 }

@@ -24,11 +24,22 @@ var textColumns = map[domain.SearchField]struct{ table, column string }{
 }
 
 // textMatch is one full-text condition of a search: the text terms of one
-// table and sign, as one MATCH query.
+// table and sign, as one MATCH query, or a field's phrase, matched against
+// that column alone (FTS4 limits column:word to the column but not a
+// quoted phrase).
 type textMatch struct {
 	table  string
+	column string // "" for the whole table
 	negate bool
 	query  string
+}
+
+// target is what the match's MATCH applies to, in the FTS table w or t.
+func (m textMatch) target(alias string) string {
+	if m.column != "" {
+		return alias + "." + m.column
+	}
+	return alias + "." + m.table
 }
 
 // textMatches groups a search's text terms into one MATCH per table and
@@ -41,6 +52,10 @@ func textMatches(terms []domain.SearchTerm) []textMatch {
 		c, ok := textColumns[t.Field]
 		if !ok || t.Exact != "" {
 			continue // a fieldCondition
+		}
+		if t.Phrase && c.column != "" { // the phrase in the column holds its words there too
+			matches = append(matches, textMatch{table: c.table, column: c.column, negate: t.Negate, query: phraseOf(t)})
+			continue
 		}
 		i := slices.IndexFunc(matches, func(m textMatch) bool { return m.table == c.table && m.negate == t.Negate })
 		if i < 0 {
@@ -75,7 +90,7 @@ func drivingMatch(terms []domain.SearchTerm, matches []textMatch) int {
 // email) stops reading once it is full; as a list (u.id IN (…)) SQLite
 // would first build every match. CROSS JOIN keeps the index the outer loop.
 func matchJoin(m textMatch) (from, id string, conds []string, args []any) {
-	return m.table + " w CROSS JOIN users u", "w.docid", []string{"w." + m.table + " MATCH ?", "u.id = w.docid"}, []any{m.query}
+	return m.table + " w CROSS JOIN users u", "w.docid", []string{m.target("w") + " MATCH ?", "u.id = w.docid"}, []any{m.query}
 }
 
 // matchConds adds the conditions of full-text matches as lists of docids.
@@ -85,7 +100,7 @@ func matchConds(matches []textMatch, conds []string, args []any) ([]string, []an
 		if m.negate {
 			op = "NOT IN"
 		}
-		conds = append(conds, "u.id "+op+" (SELECT docid FROM "+m.table+" WHERE "+m.table+" MATCH ?)")
+		conds = append(conds, "u.id "+op+" (SELECT docid FROM "+m.table+" t WHERE "+m.target("t")+" MATCH ?)")
 		args = append(args, m.query)
 	}
 	return conds, args
@@ -149,31 +164,33 @@ func namePattern(p string) string {
 }
 
 // matchExpr is one term in FTS4's query syntax: its words, each limited to
-// the column, and for several words the phrase as well.
+// the column, or a free phrase. A field's phrase is a textMatch of its own.
 func matchExpr(column string, t domain.SearchTerm) string {
-	words := make([]string, len(t.Words))
-	copy(words, t.Words)
-	if t.Prefix {
-		words[len(words)-1] += "*"
-	}
-	phrase := ""
 	if t.Phrase {
-		phrase = `"` + strings.Join(words, " ") + `"`
+		return phraseOf(t)
 	}
+	words := termWords(t)
 	if column == "" {
-		if phrase != "" {
-			return phrase
-		}
 		return words[0]
 	}
 	for i, w := range words {
 		words[i] = column + ":" + w
 	}
-	if phrase != "" {
-		words = append(words, phrase)
-	}
 	return "(" + strings.Join(words, " ") + ")"
 }
+
+// termWords are a term's words as FTS4 reads them, the last a prefix if the
+// term ends in *.
+func termWords(t domain.SearchTerm) []string {
+	words := slices.Clone(t.Words)
+	if t.Prefix {
+		words[len(words)-1] += "*"
+	}
+	return words
+}
+
+// phraseOf is a term's words as one quoted FTS4 phrase.
+func phraseOf(t domain.SearchTerm) string { return `"` + strings.Join(termWords(t), " ") + `"` }
 
 func (r reader) OrganizationsOfUsers(ctx context.Context, userIDs []int64) ([]*domain.Organization, error) {
 	return queryAll(ctx, r.q, `SELECT `+orgColumns+` FROM organizations o WHERE o.id IN
