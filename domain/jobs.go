@@ -54,7 +54,7 @@ type JobStatus struct {
 // is applied.
 type JobItem struct {
 	UserID     int64  `json:",omitempty"` // update and delete: the target user by id,
-	ExternalID string `json:",omitempty"` // or by external id
+	ExternalID string `json:",omitempty"` // or, without an id, by external id (beside an id, Changes set it)
 	Changes    UserChanges
 	// Invalid holds what the front end could not read of this item (an
 	// unknown role name): the item fails with it, the job goes on.
@@ -355,7 +355,10 @@ func (s *Service) jobActor(ctx context.Context, id int64) *Actor {
 // limit, a missing user) is the item's result and leaves nothing written;
 // only an internal error is returned.
 func (s *Service) applyJobItem(ctx context.Context, tx Tx, a *Actor, t JobType, it PendingItem) (JobResult, error) {
-	r := JobResult{Index: it.Index, UserID: it.Item.UserID, ExternalID: it.Item.ExternalID}
+	r := JobResult{Index: it.Index, UserID: it.Item.UserID}
+	if it.Item.UserID == 0 {
+		r.ExternalID = it.Item.ExternalID
+	}
 	err := tx.Savepoint(ctx, func() error {
 		c := it.Item.Changes
 		var u *User
@@ -403,9 +406,11 @@ func (s *Service) applyJobItem(ctx context.Context, tx Tx, a *Actor, t JobType, 
 	return r, nil
 }
 
-// jobTarget resolves an update or delete item's user.
+// jobTarget resolves an update or delete item's user: by its id, or by its
+// external id when it names no id (API-NOTES §6.2's two item forms); beside
+// an id, an external id is a change to make, never the user to change.
 func (s *Service) jobTarget(ctx context.Context, tx Tx, it JobItem) (int64, error) {
-	if it.ExternalID == "" {
+	if it.UserID != 0 || it.ExternalID == "" {
 		return it.UserID, nil
 	}
 	id, err := tx.UserIDByExternalID(ctx, it.ExternalID)

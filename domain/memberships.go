@@ -178,8 +178,6 @@ func findMembership[T any](ms []T, id int64, idOf func(T) int64) (*T, error) {
 	return &ms[i], nil
 }
 
-// changeGroups runs fn on the user's group memberships in a transaction and
-// writes the list it returns; the caller has checked the actor's rights.
 // mayChangeMembershipsOf decides whether a may change u's group or
 // organization memberships: admins anyone's, agents their own and end
 // users', as they edit users (mayEdit); an agent's memberships are its
@@ -191,6 +189,8 @@ func (a *Actor) mayChangeMembershipsOf(u *User) error {
 	return errForbidden
 }
 
+// changeGroups runs fn on the user's group memberships in a transaction and
+// writes the list it returns; the caller has checked the actor's rights.
 func (s *Service) changeGroups(ctx context.Context, userID int64, fn func(u *User, ms []GroupMembership) ([]GroupMembership, error)) ([]GroupMembership, error) {
 	var out []GroupMembership
 	err := s.inTx(ctx, func(tx Tx) error {

@@ -26,12 +26,7 @@ func bulkItems(r *http.Request, targeted bool) ([]domain.JobItem, error) {
 	for i, u := range in {
 		items[i] = itemOf(&u.userInput)
 		if targeted {
-			// An item names its user by id, or by external_id when it has
-			// none: beside an id, external_id is a change to make.
-			items[i].UserID = u.ID.v
-			if items[i].UserID == 0 {
-				items[i].ExternalID = u.ExternalID.v
-			}
+			items[i].UserID, items[i].ExternalID = u.ID.v, u.ExternalID.v
 			if items[i].UserID == 0 && items[i].ExternalID == "" {
 				items[i].Invalid = append(items[i].Invalid, domain.FieldInvalid("id", "or external_id is needed to find the user"))
 			}
